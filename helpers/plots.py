@@ -1,0 +1,198 @@
+"""Figures that work for every model of the course (via the common interface)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .interface import DisentanglingModel, content_codes, decode_all, encode_all
+
+
+def _as_display(img: np.ndarray) -> tuple[np.ndarray, str | None]:
+    img = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        return img[..., 0], "gray"
+    if img.ndim == 2:
+        return img, "gray"
+    return img, None
+
+
+def image_grid(
+    images: np.ndarray,
+    nrows: int | None = None,
+    ncols: int | None = None,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    title: str | None = None,
+    cell: float = 0.8,
+    axes=None,
+):
+    """Show images in a grid; ``images`` is ``(N, H, W, C)`` or ``(rows, cols, H, W, C)``.
+
+    Returns the matplotlib ``Figure``.
+    """
+    images = np.asarray(images)
+    if images.ndim == 5:
+        nrows, ncols = images.shape[:2]
+        images = images.reshape(-1, *images.shape[2:])
+    n = len(images)
+    if ncols is None:
+        ncols = min(n, 10) if nrows is None else int(np.ceil(n / nrows))
+    if nrows is None:
+        nrows = int(np.ceil(n / ncols))
+    if nrows * ncols < n:
+        raise ValueError(f"a {nrows}x{ncols} grid cannot hold {n} images.")
+    if axes is None:
+        fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 0.6, cell * nrows + 0.4),
+                                 squeeze=False)
+    else:
+        axes = np.asarray(axes).reshape(nrows, ncols)
+        fig = axes[0, 0].figure
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        if i < n:
+            img, cmap = _as_display(images[i])
+            ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+    if row_labels is not None:
+        for r, text in enumerate(row_labels[:nrows]):
+            axes[r, 0].set_ylabel(text, rotation=0, ha="right", va="center", fontsize=8)
+    if col_labels is not None:
+        for c, text in enumerate(col_labels[:ncols]):
+            axes[0, c].set_title(text, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig
+
+
+def plot_history(log, keys: Sequence[str] | None = None, title: str | None = None,
+                 logy: Sequence[str] = ()):
+    """One small panel per logged quantity (train and, if present, validation)."""
+    history = getattr(log, "history", log)
+    keys = list(keys) if keys is not None else [k for k in history if not k.startswith("val_")]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.0 * len(keys), 2.4), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        epochs = np.arange(1, len(history[key]) + 1)
+        ax.plot(epochs, history[key], label="train")
+        if f"val_{key}" in history:
+            ax.plot(epochs, history[f"val_{key}"], label="test", linestyle="--")
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        if key in logy:
+            ax.set_yscale("log")
+        ax.tick_params(labelsize=7)
+    axes[0, 0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def latent_scatter(codes: np.ndarray, labels: np.ndarray, dims: tuple[int, int] = (0, 1),
+                   title: str | None = None, ax=None, max_points: int = 5000, seed: int = 0):
+    """Scatter two code units, coloured by class (a sample of ``max_points``)."""
+    codes, labels = np.asarray(codes), np.asarray(labels)
+    if codes.shape[1] <= max(dims):
+        raise ValueError(f"codes have {codes.shape[1]} units; cannot plot units {dims}.")
+    idx = np.random.default_rng(seed).permutation(len(codes))[:max_points]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.8))
+    sc = ax.scatter(codes[idx, dims[0]], codes[idx, dims[1]], c=labels[idx], cmap="tab10",
+                    s=3, alpha=0.7, vmin=-0.5, vmax=9.5)
+    ax.set_xlabel(f"unit {dims[0]}")
+    ax.set_ylabel(f"unit {dims[1]}")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.figure.colorbar(sc, ax=ax, ticks=range(10), label="class")
+    return ax.figure
+
+
+def class_swap_grid(model: DisentanglingModel, x: np.ndarray, classes: Sequence[int] | None = None,
+                    class_names: Sequence[str] | None = None, title: str | None = None):
+    """Keep each image's style ``z``, decode it with every class's content code.
+
+    The first column shows the originals; row ``i``, column ``c`` is
+    ``decode(content_for_label(c), z_i)`` — the same handwriting, every digit.
+    """
+    classes = list(range(model.num_classes)) if classes is None else list(classes)
+    _, z = encode_all(model, x)
+    s = content_codes(model, classes)
+    rows = [np.concatenate([x[i:i + 1], decode_all(model, s, np.repeat(z[i:i + 1], len(classes), 0))])
+            for i in range(len(x))]
+    names = class_names or [str(c) for c in classes]
+    return image_grid(np.stack(rows), col_labels=["input", *names], title=title)
+
+
+def style_traversal_grid(model: DisentanglingModel, unit: int, values: Sequence[float],
+                         base_z: np.ndarray | None = None, classes: Sequence[int] | None = None,
+                         title: str | None = None):
+    """One column per class, rows sweep style unit ``unit`` over ``values``.
+
+    Other style units stay at ``base_z`` (zeros by default).  This is the
+    layout of Cheung et al.'s Figure 3 and the static twin of the slider widget.
+    """
+    classes = list(range(model.num_classes)) if classes is None else list(classes)
+    if not 0 <= unit < model.style_dim:
+        raise ValueError(f"unit must be in [0, {model.style_dim}); got {unit}.")
+    base = np.zeros(model.style_dim, np.float32) if base_z is None else np.asarray(base_z, np.float32)
+    z = np.repeat(base[None], len(values) * len(classes), 0)
+    z[:, unit] = np.repeat(np.asarray(values, np.float32), len(classes))
+    s = content_codes(model, np.tile(classes, len(values)))
+    images = decode_all(model, s, z).reshape(len(values), len(classes), *model.image_shape)
+    return image_grid(images, row_labels=[f"z{unit}={v:+.1f}" for v in values],
+                      col_labels=[str(c) for c in classes], title=title)
+
+
+def swap_grid(model: DisentanglingModel, x_style: np.ndarray, x_content: np.ndarray,
+              title: str | None = None):
+    """Row ``i`` takes style ``z`` from ``x_style[i]``, column ``j`` content ``s`` from ``x_content[j]``.
+
+    Originals: content images along the top row, style images down the left column.
+    """
+    s_c, _ = encode_all(model, x_content)
+    _, z_s = encode_all(model, x_style)
+    n_r, n_c = len(x_style), len(x_content)
+    swapped = decode_all(model, np.tile(s_c, (n_r, 1)), np.repeat(z_s, n_c, 0))
+    swapped = swapped.reshape(n_r, n_c, *model.image_shape)
+    blank = np.ones((1, 1, *model.image_shape), np.float32)
+    top = np.concatenate([blank, x_content[None]], axis=1)
+    body = np.concatenate([x_style[:, None], swapped], axis=1)
+    fig = image_grid(np.concatenate([top, body]), title=title)
+    fig.axes[0].set_visible(False)
+    return fig
+
+
+def interpolation_grid(model: DisentanglingModel, x_a: np.ndarray, x_b: np.ndarray,
+                       steps: int = 10, title: str | None = None):
+    """Interpolate style down the rows and content across the columns between two images."""
+    (s_a, z_a), (s_b, z_b) = encode_all(model, x_a[None]), encode_all(model, x_b[None])
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    s_line, z_line = (1 - t) * s_a + t * s_b, (1 - t) * z_a + t * z_b
+    images = decode_all(model, np.tile(s_line, (steps, 1)), np.repeat(z_line, steps, 0))
+    return image_grid(images.reshape(steps, steps, *model.image_shape),
+                      row_labels=[f"z {v:.1f}" for v in t[:, 0]],
+                      col_labels=[f"s {v:.1f}" for v in t[:, 0]], title=title)
+
+
+def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | None = None,
+                  percent: Sequence[str] = ("accuracy", "s_probe", "z_probe", "chance")) -> str:
+    """A Markdown table (rows = models); pass it to ``IPython.display.Markdown``."""
+    columns = list(columns) if columns is not None else list(next(iter(rows.values())))
+    lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for name, values in rows.items():
+        cells = []
+        for col in columns:
+            v = values.get(col, float("nan"))
+            if isinstance(v, str):
+                cells.append(v)
+            elif np.isnan(v):
+                cells.append("—")
+            else:
+                cells.append(f"{100 * v:.1f}%" if col in percent else f"{v:.4f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

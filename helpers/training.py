@@ -1,0 +1,202 @@
+"""One way of training, used by every chapter: ``keras.Model.fit`` + callbacks.
+
+:func:`train` validates the data, builds a shuffled, seeded ``tf.data``
+pipeline, and calls ``model.fit`` with two callbacks:
+
+* :class:`ProgressLine` — a single progress line, updated in place live and
+  left as one tidy line in the saved notebook (no thousands of log lines);
+* :class:`StopOnNaN` — stops with a clear error the moment a loss turns NaN.
+
+It returns a :class:`TrainingLog` (losses per epoch, ready for
+:func:`helpers.plots.plot_history`).  Calling :func:`train` again continues
+training and appends to the same log.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .data import check_images, check_labels
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow (via ``keras.utils.set_random_seed``)."""
+    keras.utils.set_random_seed(int(seed))
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
+                 seed: int = 0) -> tf.data.Dataset:
+    """A ``tf.data`` pipeline of ``(x, y)`` batches, reshuffled every epoch with a fixed seed."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclass
+class TrainingLog:
+    """Per-epoch values of every logged loss/metric (``val_*`` for validation)."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def extend(self, history: dict[str, list[float]], seconds: float) -> None:
+        for key, values in history.items():
+            self.history.setdefault(key, []).extend(float(v) for v in values)
+        self.seconds += seconds
+
+    @property
+    def epochs(self) -> int:
+        return len(next(iter(self.history.values()), []))
+
+    def last(self, key: str) -> float:
+        return self.history[key][-1]
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with the course
+        return False
+    shell = get_ipython()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def _fmt(logs: dict, order: tuple[str, ...] = ()) -> str:
+    rank = {name: i for i, name in enumerate(order)}
+    keys = sorted(logs, key=lambda k: (k.startswith("val_"), rank.get(k.removeprefix("val_"), 99), k))
+    return " · ".join(f"{k} {float(logs[k]):.4g}" for k in keys)
+
+
+class ProgressLine(keras.callbacks.Callback):
+    """A compact progress display: one line, updated in place.
+
+    In a notebook the line is a display that is *updated*, so the saved
+    output is a single line with the final numbers.  Elsewhere one line is
+    printed every ``print_every`` epochs.
+    """
+
+    def __init__(self, label: str = "", width: int = 24, print_every: int = 1,
+                 refresh_s: float = 0.5) -> None:
+        super().__init__()
+        self.label, self.width, self.print_every, self.refresh_s = label, width, print_every, refresh_s
+        self._handle = None
+        self._last_draw = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self._epochs = self.params.get("epochs", 1)
+        self._steps = self.params.get("steps") or 0
+        self._epoch = 0
+        self._logs: dict = {}
+        if _in_notebook():
+            from IPython.display import Pretty, display
+            self._handle = display(Pretty(self._line(0.0)), display_id=True)
+
+    def _line(self, fraction: float) -> str:
+        filled = int(round(self.width * fraction))
+        bar = "█" * filled + "░" * (self.width - filled)
+        elapsed = time.perf_counter() - self._start
+        prefix = f"{self.label}: " if self.label else ""
+        stats = _fmt(self._logs, tuple(getattr(self.model, "loss_names", ())))
+        return (f"{prefix}epoch {self._epoch}/{self._epochs} {bar} {elapsed:5.1f}s"
+                + (f" | {stats}" if stats else ""))
+
+    def _draw(self, fraction: float, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self._handle is None or (not force and now - self._last_draw < self.refresh_s):
+            return
+        from IPython.display import Pretty
+        self._handle.update(Pretty(self._line(fraction)))
+        self._last_draw = now
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._steps:
+            done = ((self._epoch - 1) + (batch + 1) / self._steps) / self._epochs
+            self._draw(done)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._logs = dict(logs or {})
+        self._draw(self._epoch / self._epochs, force=True)
+        if self._handle is None and (self._epoch % self.print_every == 0
+                                     or self._epoch == self._epochs):
+            print(self._line(self._epoch / self._epochs), flush=True)
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Raise a clear error as soon as any logged loss becomes NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            if not math.isfinite(float(value)):
+                self.model.stop_training = True
+                raise FloatingPointError(
+                    f"'{key}' became {float(value)} at batch {batch}. Training was stopped. "
+                    "Usual causes: a learning rate that is too high, inputs outside [0, 1], "
+                    "or a log/division of zero in a custom loss. Lower the learning rate or "
+                    "check the data, then re-create the model and train again."
+                )
+
+
+def train(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int = 100,
+    seed: int = 0,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    log: TrainingLog | None = None,
+    label: str = "",
+    callbacks: list[keras.callbacks.Callback] | None = None,
+) -> TrainingLog:
+    """Train a compiled model with ``model.fit`` and return its :class:`TrainingLog`.
+
+    Args:
+        model: a compiled :class:`keras.Model` whose ``train_step`` takes ``(x, y)``.
+        x, y: images in [0, 1] shaped ``(N, H, W, C)`` and integer labels.
+        epochs, batch_size, seed: the usual; the seed fixes initial shuffling.
+        validation_data: optional ``(x_val, y_val)`` evaluated after each epoch.
+        log: a log to append to (to continue an earlier run).
+        label: a name shown in front of the progress line.
+        callbacks: extra Keras callbacks (e.g. an annealing schedule).
+    """
+    if getattr(model, "optimizer", None) is None:
+        raise RuntimeError("Compile the model first, e.g. `model.compile(optimizer='adam')`.")
+    x = check_images(x, "x")
+    num_classes = getattr(model, "num_classes", int(np.max(y)) + 1)
+    y = check_labels(y, num_classes, "y", n=len(x))
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1; got {epochs}.")
+    set_seed(seed)
+    data = make_dataset(x, y, batch_size, shuffle=True, seed=seed)
+    val = None
+    if validation_data is not None:
+        xv = check_images(validation_data[0], "x_val")
+        yv = check_labels(validation_data[1], num_classes, "y_val", n=len(xv))
+        val = make_dataset(xv, yv, max(batch_size, 500), shuffle=False)
+    log = log if log is not None else TrainingLog()
+    start = time.perf_counter()
+    result = model.fit(
+        data,
+        epochs=epochs,
+        validation_data=val,
+        verbose=0,
+        shuffle=False,  # the tf.data pipeline already reshuffles every epoch
+        callbacks=[ProgressLine(label=label), StopOnNaN(), *(callbacks or [])],
+    )
+    log.extend(result.history, time.perf_counter() - start)
+    return log
