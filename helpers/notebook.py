@@ -1,0 +1,57 @@
+"""The first cell of every chapter: profile, seeds, plotting defaults, a banner."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+from .profile import Profile, get_profile
+
+
+def hardware_summary() -> str:
+    """A short description of the machine: CPU cores and any GPU TensorFlow sees."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    gpu = ""
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        gpu = f", GPU: {details.get('device_name', gpus[0].name)}"
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores{gpu}"
+
+
+def setup(profile: str | None = None, seed: int | None = None, quiet: bool = False) -> Profile:
+    """Read ``HF_PROFILE``, seed everything, set plot defaults; return the profile.
+
+    Prints one banner line like ``profile=book · ... | keras 3.x, TF 2.x | hardware``
+    that stays in the rendered book, so every result carries what produced it.
+    """
+    import keras
+    import matplotlib.pyplot as plt
+    import tensorflow as tf
+
+    P = get_profile(profile)
+    keras.utils.set_random_seed(P.seed if seed is None else seed)
+    plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "axes.titlesize": 10,
+                         "figure.max_open_warning": 50})
+    if not quiet:
+        print(f"Hidden Factors · {P.describe()}")
+        print(f"keras {keras.__version__} · tensorflow {tf.__version__} · {hardware_summary()}")
+    return P
+
+
+def report(name: str, value, fmt: str = "{:.4g}", label: str | None = None) -> None:
+    """Print a measured number and make it citable in the book's prose.
+
+    The value is printed (``label: value``) and, when ``myst_nb`` is present
+    (the book build), also *glued* under ``name`` so Markdown cells can show it
+    with ``{glue:text}`name```.  Numbers in the text are therefore always the
+    ones this run measured, never typed by hand.
+    """
+    text = fmt.format(value)
+    print(f"{label or name}: {text}")
+    try:
+        from myst_nb import glue
+    except ImportError:  # e.g. on Colab: printing is enough
+        return
+    glue(name, text, display=False)
