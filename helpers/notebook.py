@@ -40,18 +40,18 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     return P
 
 
-def report(name: str, value, fmt: str = "{:.4g}", label: str | None = None) -> None:
+def report(name: str, value: float, fmt: str = "{:.4g}", label: str | None = None) -> None:
     """Print a measured number and make it citable in the book's prose.
 
     The value is printed (``label: value``) and, when ``myst_nb`` is present
     (the book build), also *glued* under ``name`` so Markdown cells can show it
-    with ``{glue:text}`name```.  Numbers in the text are therefore always the
-    ones this run measured, never typed by hand.
+    with ``{glue:text}`name:.1%``` (any Python format spec).  Numbers in the
+    text are therefore always the ones this run measured, never typed by hand.
     """
-    text = fmt.format(value)
-    print(f"{label or name}: {text}")
+    value = float(value)
+    print(f"{label or name}: {fmt.format(value)}")
     try:
         from myst_nb import glue
     except ImportError:  # e.g. on Colab: printing is enough
         return
-    glue(name, text, display=False)
+    glue(name, value, display=False)
