@@ -1,0 +1,37 @@
+# Hidden Factors — the two commands of the README, and a few for authors.
+#
+#   make book   set up .venv (first time) and build the HTML book into _build/html
+#   make test   set up .venv (first time), run ruff, the unit tests, and every
+#               chapter notebook under nbval with HF_PROFILE=smoke
+#
+# Authors: `make execute NB=chapters/00_warmup.ipynb` re-runs a chapter in the
+# `book` profile and saves its outputs (commit them).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test setup execute clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --keep-going
+	@test -f _build/html/index.html && echo "Book: $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/ruff check helpers tests tools chapters
+	HF_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax -q
+
+execute: $(STAMP)
+	HF_PROFILE=$${HF_PROFILE:-book} $(BIN)/python tools/execute_notebook.py $(NB)
+
+clean:
+	rm -rf _build

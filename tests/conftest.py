@@ -1,0 +1,29 @@
+"""Shared fixtures: tiny data so the unit tests stay fast and offline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import helpers  # noqa: F401  (sets the TF logging defaults before TF is imported)
+
+
+@pytest.fixture()
+def tiny_images() -> tuple[np.ndarray, np.ndarray]:
+    """60 random 28x28x1 images in [0, 1] and balanced labels 0..9."""
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 28, 28, 1), dtype=np.float32)
+    y = np.tile(np.arange(10), 6).astype(np.int64)
+    return x, y
+
+
+def write_fake_mnist(path, n_train: int = 50, n_test: int = 20, seed: int = 0) -> None:
+    """A Keras-layout mnist.npz with random uint8 digits (for loader tests)."""
+    rng = np.random.default_rng(seed)
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        y_train=np.arange(n_train, dtype=np.uint8) % 10,
+        x_test=rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        y_test=np.arange(n_test, dtype=np.uint8) % 10,
+    )

@@ -1,0 +1,75 @@
+"""The committed chapters are what the book renders: check they are real, complete runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = (ROOT / "_toc.yml").read_text()
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS, "no notebooks in chapters/"
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.name)
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_executed_in_order_top_to_bottom(notebook):
+    path, nb = notebook
+    counts = [c.execution_count for c in _code_cells(nb)]
+    assert None not in counts, f"{path.name}: some code cells were never executed"
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{path.name}: cells were not executed once, in order, in a fresh kernel: {counts}"
+    )
+
+
+def test_no_error_outputs(notebook):
+    path, nb = notebook
+    for i, cell in enumerate(_code_cells(nb)):
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error", f"{path.name}: code cell {i} has an error output"
+            if out.output_type == "stream" and out.name == "stderr":
+                assert "Traceback" not in out.text, f"{path.name}: code cell {i} printed a traceback"
+
+
+def test_outputs_come_from_book_or_full_run(notebook):
+    path, nb = notebook
+    meta = nb.metadata.get("hidden_factors", {})
+    assert meta.get("profile") in {"book", "full"}, (
+        f"{path.name}: metadata says profile={meta.get('profile')!r}; re-run it with "
+        "`python tools/execute_notebook.py` under HF_PROFILE=book"
+    )
+    banner = "".join(
+        out.get("text", "") for c in _code_cells(nb) for out in c.get("outputs", [])
+        if out.output_type == "stream"
+    )
+    profiles = re.findall(r"profile=(\w+)", banner)
+    assert profiles and set(profiles) <= {"book", "full"}, f"{path.name}: banner shows {profiles}"
+
+
+def test_colab_cell_points_at_the_repository(notebook):
+    path, nb = notebook
+    first = _code_cells(nb)[0].source
+    assert "git+" + CONFIG["repository"]["url"] in first, (
+        f"{path.name}: the first code cell must install helpers from {CONFIG['repository']['url']}"
+    )
+    assert "from helpers.notebook import setup" in _code_cells(nb)[1].source
+
+
+def test_notebook_is_in_the_table_of_contents(notebook):
+    path, _ = notebook
+    assert f"chapters/{path.stem}" in TOC, f"{path.name} is missing from _toc.yml"

@@ -1,0 +1,123 @@
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from helpers.autoencoders import Autoencoder, ConditionalAutoencoder
+from helpers.interface import (
+    DisentanglingModel,
+    content_codes,
+    decode_all,
+    encode_all,
+    fit_class_prototypes,
+    predict_proba,
+    reconstruct_all,
+)
+from helpers.training import TrainingLog, train
+
+
+def test_autoencoder_interface_shapes(tiny_images):
+    x, _ = tiny_images
+    ae = Autoencoder(code_dim=5, hidden=(32,))
+    s, z = encode_all(ae, x)
+    assert s.shape == (60, 0) and z.shape == (60, 5)
+    assert reconstruct_all(ae, x).shape == x.shape
+    with pytest.raises(NotImplementedError, match="cannot classify"):
+        predict_proba(ae, x)
+
+
+def test_conditional_autoencoder_interface(tiny_images):
+    x, y = tiny_images
+    cae = ConditionalAutoencoder(style_dim=3, hidden=(32,))
+    s, z = encode_all(cae, x)
+    assert s.shape == (60, 10) and z.shape == (60, 3)
+    np.testing.assert_allclose(s.sum(axis=1), 1.0)  # one-hot content
+    probs = predict_proba(cae, x)
+    assert probs.shape == (60, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(content_codes(cae, [3]), np.eye(10)[[3]])
+    out = decode_all(cae, content_codes(cae, y), z)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+
+
+def test_decode_all_rejects_mismatched_lengths():
+    cae = ConditionalAutoencoder(style_dim=2, hidden=(8,))
+    with pytest.raises(ValueError, match="same length"):
+        decode_all(cae, np.zeros((3, 10)), np.zeros((2, 2)))
+
+
+def test_prototypes_needed_for_learned_content(tiny_images):
+    x, y = tiny_images
+
+    class Learned(ConditionalAutoencoder):
+        content_for_label = DisentanglingModel.content_for_label
+
+    model = Learned(style_dim=2, hidden=(8,))
+    with pytest.raises(RuntimeError, match="fit_class_prototypes"):
+        model.content_for_label([0])
+    protos = fit_class_prototypes(model, x, y)
+    assert protos.shape == (10, 10)
+    np.testing.assert_allclose(content_codes(model, [4])[0], protos[4])
+
+
+def test_loss_names_must_include_loss():
+    with pytest.raises(ValueError, match="'loss'"):
+        DisentanglingModel(10, 1, 1, loss_names=("rec",))
+
+
+def test_training_reduces_loss_and_logs(tiny_images):
+    x, y = tiny_images
+    model = ConditionalAutoencoder(style_dim=2, hidden=(64,))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    log = train(model, x, y, epochs=3, batch_size=20, validation_data=(x, y))
+    assert set(log.history) >= {"loss", "rec", "ce", "acc", "val_loss"}
+    assert log.epochs == 3 and log.history["loss"][-1] < log.history["loss"][0]
+    train(model, x, y, epochs=2, batch_size=20, log=log)  # continuing appends
+    assert log.epochs == 5 and log.seconds > 0
+
+
+def test_training_is_reproducible(tiny_images):
+    x, y = tiny_images
+    losses = []
+    for _ in range(2):
+        keras.utils.set_random_seed(1)
+        model = Autoencoder(code_dim=3, hidden=(16,))
+        model.compile(optimizer="adam")
+        losses.append(train(model, x, y, epochs=2, batch_size=20, seed=1).history["loss"])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+
+
+def test_train_requires_compiled_model(tiny_images):
+    x, y = tiny_images
+    with pytest.raises(RuntimeError, match="compile"):
+        train(Autoencoder(code_dim=2, hidden=(8,)), x, y, epochs=1)
+
+
+def test_train_rejects_bad_data(tiny_images):
+    x, y = tiny_images
+    model = Autoencoder(code_dim=2, hidden=(8,))
+    model.compile(optimizer="adam")
+    with pytest.raises(TypeError, match="uint8"):
+        train(model, (x * 255).astype(np.uint8), y, epochs=1)
+    with pytest.raises(ValueError, match="labels but there are"):
+        train(model, x, y[:10], epochs=1)
+
+
+def test_nan_loss_stops_with_clear_error(tiny_images):
+    x, y = tiny_images
+
+    class Exploding(Autoencoder):
+        def compute_losses(self, x, y, training=False):
+            _, z = self.encode(x, training=training)
+            return {"loss": ops.sum(z) * np.float32(np.nan)}
+
+    model = Exploding(code_dim=2, hidden=(8,))
+    model.compile(optimizer="adam")
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        train(model, x, y, epochs=2, batch_size=20)
+
+
+def test_training_log_access():
+    log = TrainingLog()
+    log.extend({"loss": [3.0, 2.0]}, 1.5)
+    assert log["loss"] == [3.0, 2.0] and log.last("loss") == 2.0 and log.epochs == 2

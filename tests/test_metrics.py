@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from helpers.autoencoders import ConditionalAutoencoder
+from helpers.metrics import (
+    chance_accuracy,
+    disentanglement_report,
+    linear_probe,
+    mlp_probe,
+)
+
+
+def _blobs(n=400, informative=True, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    f = rng.normal(size=(n, 3))
+    if informative:
+        f[:, 0] += 8 * y
+    return f, y
+
+
+def test_linear_probe_reads_informative_features():
+    f, y = _blobs()
+    assert linear_probe(f[:300], y[:300], f[300:], y[300:]) > 0.9
+
+
+def test_probes_sit_near_chance_on_noise():
+    f, y = _blobs(informative=False)
+    assert linear_probe(f[:300], y[:300], f[300:], y[300:]) < 0.45
+    assert mlp_probe(f[:300], y[:300], f[300:], y[300:], hidden=(16,), max_iter=50) < 0.45
+
+
+def test_empty_code_gives_chance():
+    y = np.array([0, 0, 1, 2])
+    assert linear_probe(np.zeros((4, 0)), y, np.zeros((4, 0)), y) == chance_accuracy(y) == 0.5
+
+
+def test_probe_input_errors():
+    f, y = _blobs(n=20)
+    with pytest.raises(ValueError, match="same number of rows"):
+        linear_probe(f, y[:5], f, y)
+    bad = f.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        linear_probe(bad, y, f, y)
+
+
+def test_report_has_every_number(tiny_images):
+    x, y = tiny_images
+    rep = disentanglement_report(ConditionalAutoencoder(style_dim=2, hidden=(8,)), x, y, x, y)
+    assert set(rep) == {"accuracy", "s_probe", "z_probe", "chance", "reconstruction_mse"}
+    assert all(0 <= rep[k] <= 1 for k in ("accuracy", "s_probe", "z_probe", "chance"))
+    with pytest.raises(ValueError, match="probe must be"):
+        disentanglement_report(ConditionalAutoencoder(style_dim=2, hidden=(8,)), x, y, x, y,
+                               probe="svm")
