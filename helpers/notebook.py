@@ -35,7 +35,8 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "axes.titlesize": 10,
                          "figure.max_open_warning": 50})
     if not quiet:
-        print(f"Hidden Factors · {P.describe()}")
+        name, sizes = P.describe().split(" · ", 1)
+        print(f"Hidden Factors · {name} (set HF_PROFILE to change)\n{sizes}")
         print(f"keras {keras.__version__} · tensorflow {tf.__version__} · {hardware_summary()}")
     return P
 
