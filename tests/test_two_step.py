@@ -1,0 +1,148 @@
+"""Tests for the two-step model (helpers.two_step) and the conv blocks it uses."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from helpers.blocks import conv_decoder, conv_encoder, mlp
+from helpers.losses import sparse_cross_entropy
+from helpers.training import set_seed, train
+from helpers.two_step import ContentClassifier, TwoStepModel, swap_label_agreement
+
+
+def _snapshot(weights) -> list[np.ndarray]:
+    return [np.array(w.numpy()) for w in weights]
+
+
+def _changed(before, weights) -> bool:
+    return any(not np.array_equal(b, w.numpy()) for b, w in zip(before, weights, strict=True))
+
+
+def _two_step(freeze=True, **kwargs) -> TwoStepModel:
+    set_seed(0)
+    content = ContentClassifier(content_dim=4, hidden=16, classifier_hidden=(8,))
+    model = TwoStepModel(content, style_dim=3, hidden=16, adversary_hidden=(8,),
+                         freeze_content=freeze, **kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  adversary_optimizer=keras.optimizers.Adam(1e-2))
+    return model
+
+
+# ----------------------------------------------------------------- blocks
+def test_conv_blocks_shapes():
+    x = np.zeros((3, 28, 28, 1), np.float32)
+    h = conv_encoder(filters=(4, 2), strides=(2, 2), dense=(8,))(x)
+    assert tuple(h.shape) == (3, 8)
+    out = conv_decoder((28, 28, 1), filters=(2, 2, 4))(np.zeros((3, 5), np.float32))
+    assert tuple(out.shape) == (3, 28, 28, 1)
+    assert float(ops.min(out)) >= 0.0 and float(ops.max(out)) <= 1.0
+
+
+def test_conv_blocks_reject_bad_arguments():
+    with pytest.raises(ValueError, match="same length"):
+        conv_encoder(filters=(4, 2), strides=(2,))
+    with pytest.raises(ValueError, match="not divisible"):
+        conv_decoder((30, 30, 1), upsample=(True, True, False))
+
+
+def test_mlp_batch_norm_is_opt_in():
+    plain = mlp([5, 5], output_units=2)
+    normed = mlp([5, 5], output_units=2, batch_norm=True)
+    assert not any(isinstance(la, keras.layers.BatchNormalization) for la in plain.layers)
+    assert sum(isinstance(la, keras.layers.BatchNormalization) for la in normed.layers) == 2
+
+
+# ------------------------------------------------------------------ shapes
+def test_shapes_and_interface(tiny_images):
+    x, _ = tiny_images
+    model = _two_step()
+    s, z = model.encode(x[:7])
+    assert tuple(s.shape) == (7, 4) and tuple(z.shape) == (7, 3)
+    x_hat = model.decode(s, z)
+    assert tuple(x_hat.shape) == (7, 28, 28, 1)
+    probs = ops.convert_to_numpy(model.classify(x[:7]))
+    assert probs.shape == (7, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    s1, z1 = model.content.encode(x[:7])
+    assert tuple(s1.shape) == (7, 4) and tuple(z1.shape) == (7, 0)
+    assert (model.content_dim, model.style_dim) == (4, 3)
+
+
+def test_bad_arguments_give_clear_errors():
+    content = ContentClassifier(content_dim=4, hidden=16, classifier_hidden=(8,))
+    with pytest.raises(TypeError, match="ContentClassifier"):
+        TwoStepModel(keras.Sequential())
+    with pytest.raises(ValueError, match="adv_weight"):
+        TwoStepModel(content, adv_weight=-1.0)
+    with pytest.raises(ValueError, match="adversary_steps"):
+        TwoStepModel(content, adversary_steps=0)
+    with pytest.raises(NotImplementedError, match="no decoder"):
+        content.decode(None, None)
+
+
+# ----------------------------------------------------------------- freezing
+def test_step_two_leaves_s_untouched(tiny_images):
+    x, y = tiny_images
+    model = _two_step(freeze=True, adversary_steps=2)
+    frozen_before = _snapshot(model.content.weights)  # incl. batch-norm statistics
+    z_before = _snapshot(model.z_encoder.trainable_weights)
+    adv_before = _snapshot(model.adversary.trainable_weights)
+    log = train(model, x, y, epochs=2, batch_size=20)
+    assert not _changed(frozen_before, model.content.weights), "step 2 changed the frozen S part"
+    assert _changed(z_before, model.z_encoder.trainable_weights)
+    assert _changed(adv_before, model.adversary.trainable_weights)
+    assert {"rec", "adv_acc", "s_acc"} <= set(log.history)
+
+
+def test_one_step_variant_trains_s(tiny_images):
+    x, y = tiny_images
+    model = _two_step(freeze=False)
+    before = _snapshot(model.content.s_encoder.trainable_weights)
+    train(model, x, y, epochs=1, batch_size=20)
+    assert _changed(before, model.content.s_encoder.trainable_weights)
+
+
+# ------------------------------------------------------- the adversarial sign
+def _adversary_ce(model, x, y) -> float:
+    z = model.z_encoder(x, training=True)
+    return float(sparse_cross_entropy(y, model.adversary(z, training=True)))
+
+
+def test_autoencoder_step_increases_the_adversarys_loss(tiny_images):
+    x, y = tiny_images
+    model = _two_step(adv_weight=1.0, rec_weight=1e-6)
+    adv_before = _snapshot(model.adversary.trainable_weights)
+    ce_before = _adversary_ce(model, x, y)
+    for _ in range(3):
+        model.autoencoder_step(x, y)
+    assert not _changed(adv_before, model.adversary.trainable_weights), "adversary moved"
+    assert _adversary_ce(model, x, y) > ce_before + 1e-3
+
+
+def test_adversary_step_decreases_its_loss(tiny_images):
+    x, y = tiny_images
+    model = _two_step()
+    z = model.z_encoder(x, training=True)
+    ce_before = _adversary_ce(model, x, y)
+    for _ in range(3):
+        model.adversary_step(z, y)
+    assert _adversary_ce(model, x, y) < ce_before - 1e-3
+
+
+def test_lambda_zero_ignores_the_adversary(tiny_images):
+    x, y = tiny_images
+    model = _two_step(adv_weight=0.0, rec_weight=2.0)
+    values = model.compute_losses(x, y)
+    np.testing.assert_allclose(float(values["loss"]), 2.0 * float(values["rec"]), rtol=1e-6)
+
+
+# ------------------------------------------------------------ measurements
+def test_swap_label_agreement(tiny_images):
+    x, y = tiny_images
+    model = _two_step()
+    out = swap_label_agreement(model, model.content, x, y)
+    assert set(out) == {"follows_content", "follows_style"}
+    assert 0.0 <= out["follows_content"] + out["follows_style"] <= 1.0
