@@ -205,8 +205,13 @@ class TwoStepModel(DisentanglingModel):
         if self.adversary_optimizer is None:
             raise RuntimeError("Compile with `model.compile(optimizer=..., adversary_optimizer=...)`.")
         z = ops.stop_gradient(self.z_encoder(x, training=True))
-        for _ in range(self.adversary_steps):
+
+        def one_adversary_step(i):
             self.adversary_step(z, y)
+            return (i + 1,)
+
+        # a graph loop, not an unrolled Python loop: tracing stays fast for many steps
+        tf.while_loop(lambda i: i < self.adversary_steps, one_adversary_step, (tf.constant(0),))
         return self._log(self.autoencoder_step(x, y))
 
 

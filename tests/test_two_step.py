@@ -95,6 +95,9 @@ def test_step_two_leaves_s_untouched(tiny_images):
     assert _changed(z_before, model.z_encoder.trainable_weights)
     assert _changed(adv_before, model.adversary.trainable_weights)
     assert {"rec", "adv_acc", "s_acc"} <= set(log.history)
+    # 60 images / batches of 20 = 3 steps per epoch; 2 adversary updates per autoencoder update
+    assert int(model.optimizer.iterations) == 6
+    assert int(model.adversary_optimizer.iterations) == 12
 
 
 def test_one_step_variant_trains_s(tiny_images):
