@@ -65,10 +65,10 @@ class ConditionalAutoencoder(DisentanglingModel):
 
     def __init__(self, style_dim: int = 2, hidden: Sequence[int] = (500, 500),
                  beta: float = 10.0, image_shape: Sequence[int] = (28, 28, 1),
-                 num_classes: int = 10, **kwargs):
+                 num_classes: int = 10,
+                 loss_names: Sequence[str] = ("loss", "rec", "ce", "acc"), **kwargs):
         super().__init__(num_classes=num_classes, content_dim=num_classes, style_dim=style_dim,
-                         image_shape=image_shape, loss_names=("loss", "rec", "ce", "acc"),
-                         **kwargs)
+                         image_shape=image_shape, loss_names=loss_names, **kwargs)
         self.beta = float(beta)
         self.body = image_encoder_mlp(hidden, name="encoder")
         self.to_y = mlp([], output_units=num_classes, output_activation="softmax", name="y")
