@@ -101,3 +101,29 @@ def swap_explorer(model: DisentanglingModel, x: np.ndarray, labels: np.ndarray |
     redraw()
     return W.VBox([W.HBox([pick_style, pick_content]), W.HBox([a, b]),
                    W.HBox([style_box, content_box, out_box]), caption])
+
+
+def every_class_explorer(model: DisentanglingModel, x: np.ndarray,
+                         class_names: Sequence[str] | None = None) -> W.Widget:
+    """Pick an image; see it re-drawn as every class (its style ``z``, each class's content).
+
+    The live twin of :func:`helpers.plots.class_swap_grid`.
+    """
+    names = list(class_names or [str(c) for c in range(model.num_classes)])
+    s_all = content_codes(model, np.arange(model.num_classes))
+    _, z_all = encode_all(model, x)
+    pick = W.IntSlider(0, 0, len(x) - 1, description="image")
+    source_box, source_img = _image_widget(x[0], "input")
+    tiles = [_image_widget(x[0], name) for name in names]
+
+    def redraw(_=None):
+        i = pick.value
+        source_img.value = to_png(x[i])
+        images = decode_all(model, s_all, np.repeat(z_all[i:i + 1], len(s_all), 0))
+        for (_, tile), img in zip(tiles, images, strict=True):
+            tile.value = to_png(img)
+
+    pick.observe(redraw, names="value")
+    redraw()
+    return W.VBox([pick, W.HBox([source_box, *[box for box, _ in tiles]],
+                                layout=W.Layout(flex_flow="row wrap"))])

@@ -71,3 +71,14 @@ def test_swap_explorer_redraws(cae, tiny_images):
     before = out.value
     pickers.children[0].value = 3
     assert out.value != before and caption.value.endswith(str(y[3]))
+
+
+def test_every_class_explorer_redraws(cae, tiny_images):
+    x, _ = tiny_images
+    w = widgets.every_class_explorer(cae, x[:4])
+    pick, row = w.children
+    assert len(row.children) == 11
+    tile = row.children[3].children[0]
+    before = tile.value
+    pick.value = 2
+    assert tile.value != before
