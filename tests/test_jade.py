@@ -1,0 +1,112 @@
+"""JADE chapter models: shapes, the interface per domain, losses, the matching term."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from helpers.interface import decode_all, encode_all, predict_proba
+from helpers.jade import (
+    JADE,
+    PairedClassifier,
+    SingleClassifier,
+    class_matching_divergence,
+    gaussian_kl,
+)
+from helpers.training import train
+
+
+def _data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    xs = rng.uniform(0, 1, (n, 32, 32, 3)).astype("float32")
+    ys = np.arange(n) % 10
+    xa = rng.uniform(0, 1, (n, 28, 28, 1)).astype("float32")
+    ya = (np.arange(n) + 3) % 10
+    return xs, ys, xa, ya
+
+
+def test_gaussian_kl_closed_form():
+    m1, v1 = np.array([[0.5, -1.0]], "float32"), np.log(np.array([[2.0, 0.5]], "float32"))
+    m2, v2 = np.zeros((1, 2), "float32"), np.zeros((1, 2), "float32")
+    expected = 0.5 * np.sum(np.exp(v1) + m1 ** 2 - 1 - v1)
+    assert float(gaussian_kl(m1, v1, m2, v2)[0]) == pytest.approx(expected, rel=1e-5)
+    assert float(gaussian_kl(m1, v1, m1, v1)[0]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_matching_only_counts_same_class_pairs():
+    mean_a = np.array([[0.0], [5.0]], "float32")
+    mean_b = np.array([[1.0], [-7.0]], "float32")
+    zeros = np.zeros((2, 1), "float32")
+    # pairs (0, 0) share class 3: symmetric KL of unit Gaussians 1 apart = 1.0
+    value = class_matching_divergence(mean_a, zeros, np.array([3, 4]), mean_b, zeros,
+                                      np.array([3, 5]))
+    assert float(value) == pytest.approx(1.0, rel=1e-5)
+    none = class_matching_divergence(mean_a, zeros, np.array([1, 2]), mean_b, zeros,
+                                     np.array([3, 4]))
+    assert float(none) == 0.0
+
+
+def test_single_classifier_shapes_and_training():
+    xs, ys, _, _ = _data()
+    model = SingleClassifier(bottleneck=8, hidden=(16,))
+    model.compile(optimizer="adam")
+    log = train(model, xs, ys, epochs=2, batch_size=20)
+    assert set(log.history) == {"loss", "acc"}
+    p = predict_proba(model, xs)
+    assert p.shape == (40, 10) and np.allclose(p.sum(1), 1, atol=1e-5)
+
+
+def test_paired_classifier_uses_both_domains():
+    xs, ys, xa, ya = _data()
+    model = PairedClassifier(xs, ys, bottleneck=8, hidden=(16,))
+    model.compile(optimizer="adam")
+    log = train(model, xa, ya, epochs=1, batch_size=20)
+    assert {"ce_scarce", "ce_abundant"} <= set(log.history)
+    assert predict_proba(model, xs).shape == (40, 10)
+    assert model.classify_domain(xa[:5], "abundant").shape == (5, 10)
+    with pytest.raises(ValueError, match="domain"):
+        model.classify_domain(xa[:5], "mnist")
+
+
+def test_paired_classifier_rejects_bad_scarce_data():
+    xs, ys, _, _ = _data()
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        PairedClassifier(xs * 255, ys)
+    with pytest.raises(ValueError, match="lie in"):
+        PairedClassifier(xs, ys + 5)
+
+
+def test_jade_interface_for_both_domains_and_a_training_step():
+    keras.utils.set_random_seed(0)
+    xs, ys, xa, ya = _data()
+    model = JADE(xs, ys, bottleneck=4, hidden=(16,))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    log = train(model, xa, ya, epochs=2, batch_size=20)
+    for key in ("ce_scarce", "rec_abundant", "kl", "match"):
+        assert np.isfinite(log.history[key]).all()
+    s, z = encode_all(model, xs)
+    assert s.shape == (40, 4) and z.shape == (40, 4)
+    assert decode_all(model, s, z).shape == (40, 32, 32, 3)
+    mnist_view = model.domain("abundant")
+    sa, za = encode_all(mnist_view, xa)
+    assert sa.shape == (40, 4)
+    # cross-domain: MNIST content with SVHN style and the other way round
+    assert decode_all(model, sa, z).shape == (40, 32, 32, 3)
+    assert decode_all(mnist_view, s, za).shape == (40, 28, 28, 1)
+    assert predict_proba(mnist_view, xa).shape == (40, 10)
+    # the view shares its parent's weights
+    np.testing.assert_allclose(predict_proba(model.domain("scarce"), xs), predict_proba(model, xs),
+                               atol=1e-6)
+
+
+def test_jade_matching_term_pulls_same_class_content_together():
+    """With only the matching term switched on, it goes down when trained."""
+    keras.utils.set_random_seed(1)
+    xs, ys, xa, ya = _data(60)
+    model = JADE(xs, ys, bottleneck=4, hidden=(16,), elbo_weight=0.0, match_weight=1.0)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    before = float(model.compute_losses(xa, ya, training=False)["match"])
+    train(model, xa, ya, epochs=8, batch_size=30)
+    after = float(model.compute_losses(xa, ya, training=False)["match"])
+    assert after < before

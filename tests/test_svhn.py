@@ -1,0 +1,132 @@
+"""SVHN loading (on a tiny .mat fixture), the offline stand-in, balanced subsets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.io import savemat
+
+from helpers import svhn
+from helpers.data import OfflineFallbackWarning
+from helpers.downloads import DownloadError
+
+
+def _write_mat(path, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A tiny SVHN-layout .mat file: X (32, 32, 3, N) uint8, y (N, 1) in 1..10."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8)
+    y = (np.arange(n) % 10 + 1).astype(np.uint8).reshape(-1, 1)  # 1..10, 10 = digit 0
+    savemat(path, {"X": x, "y": y})
+    return x, y
+
+
+@pytest.fixture
+def mat_dir(tmp_path):
+    _write_mat(tmp_path / "train_32x32.mat", 40, seed=1)
+    _write_mat(tmp_path / "test_32x32.mat", 20, seed=2)
+    return tmp_path
+
+
+def test_read_svhn_mat_transposes_and_maps_label_10_to_0(mat_dir):
+    x_raw, _ = _write_mat(mat_dir / "one.mat", 12, seed=3)
+    x, y = svhn.read_svhn_mat(mat_dir / "one.mat")
+    assert x.shape == (12, 32, 32, 3) and x.dtype == np.uint8
+    np.testing.assert_array_equal(x[5], x_raw[..., 5])
+    assert y.dtype == np.int64 and y.min() == 0 and y.max() == 9
+    assert y[9] == 0  # the file's label 10 is the digit 0
+    assert y[0] == 1
+
+
+def test_read_svhn_mat_rejects_bad_files(tmp_path):
+    savemat(tmp_path / "bad.mat", {"X": np.zeros((28, 28, 3, 2), np.uint8),
+                                   "y": np.ones((2, 1), np.uint8)})
+    with pytest.raises(ValueError, match="expected"):
+        svhn.read_svhn_mat(tmp_path / "bad.mat")
+    savemat(tmp_path / "labels.mat", {"X": np.zeros((32, 32, 3, 2), np.uint8),
+                                      "y": np.array([[0], [11]], np.uint8)})
+    with pytest.raises(ValueError, match="1..10"):
+        svhn.read_svhn_mat(tmp_path / "labels.mat")
+    (tmp_path / "junk.mat").write_bytes(b"not a mat file")
+    with pytest.raises(ValueError, match="not a readable"):
+        svhn.read_svhn_mat(tmp_path / "junk.mat")
+
+
+def test_load_svhn_from_data_dir(mat_dir):
+    ds = svhn.load_svhn(data_dir=mat_dir)
+    assert not ds.is_fallback and "data directory" in ds.source
+    assert ds.x_train.shape == (40, 32, 32, 3) and ds.x_test.shape == (20, 32, 32, 3)
+    assert ds.x_train.dtype == np.float32 and 0 <= ds.x_train.min() and ds.x_train.max() <= 1
+    assert set(ds.y_train) == set(range(10))
+    small = svhn.load_svhn(train_size=20, test_size=10, data_dir=mat_dir)
+    assert len(small.y_train) == 20 and np.bincount(small.y_train, minlength=10).min() == 2
+
+
+def test_explicit_data_dir_without_files_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train_32x32.mat"):
+        svhn.load_svhn(data_dir=tmp_path)
+
+
+def test_cache_is_used_after_checksum(tmp_path, monkeypatch, mat_dir):
+    """A verified cached copy is used without touching the network."""
+    sums = {}
+    for key, (name, _) in svhn.SVHN_FILES.items():
+        (tmp_path / "cache").mkdir(exist_ok=True)
+        data = (mat_dir / name).read_bytes()
+        (tmp_path / "cache" / name).write_bytes(data)
+        import hashlib
+        sums[key] = (name, hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(svhn, "SVHN_FILES", sums)
+    monkeypatch.delenv("HF_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_OFFLINE", "1")
+    ds = svhn.load_svhn(cache_dir=tmp_path / "cache")
+    assert "cache" in ds.source and not ds.is_fallback and len(ds.y_train) == 40
+
+
+def test_offline_falls_back_to_the_standin_loudly(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATA_DIR", str(tmp_path))  # a shared folder without SVHN is skipped
+    with pytest.warns(OfflineFallbackWarning, match="STAND-IN"):
+        ds = svhn.load_svhn(train_size=30, test_size=20, cache_dir=tmp_path / "cache")
+    assert ds.is_fallback and "STAND-IN" in ds.source and "OFFLINE" in ds.describe()
+    assert ds.x_train.shape == (30, 32, 32, 3) and ds.x_test.shape == (20, 32, 32, 3)
+    with pytest.raises(DownloadError):
+        svhn.load_svhn(cache_dir=tmp_path / "cache", allow_fallback=False)
+
+
+def test_standin_is_deterministic_in_range_and_varied():
+    labels = np.arange(50) % 10
+    a = svhn.render_standin(labels, seed=7)
+    b = svhn.render_standin(labels, seed=7)
+    c = svhn.render_standin(labels, seed=8)
+    assert a.shape == (50, 32, 32, 3) and a.dtype == np.float32
+    assert a.min() >= 0 and a.max() <= 1
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 0.05
+    assert a.std(axis=(1, 2, 3)).min() > 0.02  # every image shows something
+    with pytest.raises(ValueError, match="lie in"):
+        svhn.render_standin(np.array([3, 10]))
+
+
+def test_make_standin_svhn_is_a_flagged_reproducible_dataset():
+    """Every class appears, the same seed gives the same data, train and test differ."""
+    ds = svhn.make_standin_svhn(200, 50, seed=0)
+    assert ds.is_fallback and ds.y_train.dtype == np.int64
+    assert set(ds.y_train) == set(range(10))
+    again = svhn.make_standin_svhn(200, 50, seed=0)
+    np.testing.assert_array_equal(ds.x_test, again.x_test)
+    assert not np.array_equal(ds.x_train[:50], ds.x_test)
+
+
+def test_balanced_subset_is_balanced_and_reproducible():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 500)
+    x = np.arange(500)
+    xa, ya = svhn.balanced_subset(x, y, 7, seed=3)
+    xb, _ = svhn.balanced_subset(x, y, 7, seed=3)
+    assert len(ya) == 70 and np.all(np.bincount(ya, minlength=10) == 7)
+    np.testing.assert_array_equal(xa, xb)
+    np.testing.assert_array_equal(y[xa], ya)
+    with pytest.raises(ValueError, match="per_class"):
+        svhn.balanced_subset(x, y, 0)
+    with pytest.raises(ValueError, match="requested"):
+        svhn.balanced_subset(x, y, 400)
