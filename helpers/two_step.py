@@ -92,8 +92,12 @@ class TwoStepModel(DisentanglingModel):
 
     Compile with two optimisers::
 
-        model.compile(optimizer=keras.optimizers.Adam(1e-3),            # Z-encoder, decoder
-                      adversary_optimizer=keras.optimizers.Adam(1e-3))  # adversary
+        model.compile(optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),  # Z-encoder, decoder
+                      adversary_optimizer=keras.optimizers.Adam(1e-3))    # adversary
+
+    Each training step first gives the adversary ``adversary_steps`` updates
+    on the batch's (fixed) ``z``, then gives the Z-encoder and decoder one.
+    ``freeze_content`` sets ``content.trainable``.
 
     Args:
         content: the step-1 model (trained, for the two-step method; fresh, for one-step).
@@ -216,17 +220,24 @@ class TwoStepModel(DisentanglingModel):
 
 
 # -------------------------------------------------------------- measurements
-def swap_label_agreement(model: DisentanglingModel, judge: DisentanglingModel, x: np.ndarray,
-                         y: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """Decode ``s`` of one image with ``z`` of another; ask ``judge`` which digit it sees.
+def swap_measurements(model: DisentanglingModel, judge: DisentanglingModel, x: np.ndarray,
+                      y: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """What a swap does: which digit it shows, and how much the style code matters.
 
-    Each image ``i`` gives its content to a swap with the style of a random
-    partner ``j`` (with a different label).  Returns the fraction of swaps the
-    judge labels as the *content* image's class (``follows_content``) and as
-    the *style* image's class (``follows_style``).  A disentangled model has
-    the first near the judge's accuracy and the second near zero.
+    Each image ``i`` keeps its content ``s_i`` and gets the style ``z_j`` of a
+    random partner ``j`` with a different label.  Returns
+
+    * ``follows_content`` / ``follows_style``: the fraction of swaps that
+      ``judge`` (a classifier trained on real images) labels as the content
+      image's class / the style image's class;
+    * ``mse_own_z`` / ``mse_foreign_z``: per-pixel squared error between
+      ``x_i`` and ``decode(s_i, z_i)`` / ``decode(s_i, z_j)``.  If the two are
+      close, ``z`` hardly changes the image: the style sits in ``s``.
+
+    A disentangled model has ``follows_content`` near the judge's accuracy,
+    ``follows_style`` near zero and ``mse_foreign_z`` clearly above ``mse_own_z``.
     """
-    y = np.asarray(y)
+    x, y = np.asarray(x, np.float32), np.asarray(y)
     rng = np.random.default_rng(seed)
     partner = rng.permutation(len(x))
     clash = y[partner] == y
@@ -234,6 +245,9 @@ def swap_label_agreement(model: DisentanglingModel, judge: DisentanglingModel, x
         partner[clash] = rng.integers(0, len(x), clash.sum())
         clash = y[partner] == y
     s, z = encode_all(model, x)
-    pred = predict_proba(judge, decode_all(model, s, z[partner])).argmax(axis=1)
+    own, swapped = decode_all(model, s, z), decode_all(model, s, z[partner])
+    pred = predict_proba(judge, swapped).argmax(axis=1)
     return {"follows_content": float(np.mean(pred == y)),
-            "follows_style": float(np.mean(pred == y[partner]))}
+            "follows_style": float(np.mean(pred == y[partner])),
+            "mse_own_z": float(np.mean((own - x) ** 2)),
+            "mse_foreign_z": float(np.mean((swapped - x) ** 2))}

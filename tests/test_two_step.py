@@ -10,7 +10,7 @@ from keras import ops
 from helpers.blocks import conv_decoder, conv_encoder, mlp
 from helpers.losses import sparse_cross_entropy
 from helpers.training import set_seed, train
-from helpers.two_step import ContentClassifier, TwoStepModel, swap_label_agreement
+from helpers.two_step import ContentClassifier, TwoStepModel, swap_measurements
 
 
 def _snapshot(weights) -> list[np.ndarray]:
@@ -143,9 +143,10 @@ def test_lambda_zero_ignores_the_adversary(tiny_images):
 
 
 # ------------------------------------------------------------ measurements
-def test_swap_label_agreement(tiny_images):
+def test_swap_measurements(tiny_images):
     x, y = tiny_images
     model = _two_step()
-    out = swap_label_agreement(model, model.content, x, y)
-    assert set(out) == {"follows_content", "follows_style"}
+    out = swap_measurements(model, model.content, x, y)
+    assert set(out) == {"follows_content", "follows_style", "mse_own_z", "mse_foreign_z"}
     assert 0.0 <= out["follows_content"] + out["follows_style"] <= 1.0
+    assert out["mse_own_z"] > 0 and out["mse_foreign_z"] > 0
