@@ -311,3 +311,50 @@ class JadeDomain(DisentanglingModel):
 
     def classify(self, x, training=False):
         return self.parent_model.classify_domain(x, self.domain_name, training)
+
+
+# ------------------------------------------------------------------ experiments
+MODEL_KINDS = ("single", "paired", "jade")
+
+
+def run_experiment(kind: str, x_scarce: np.ndarray, y_scarce: np.ndarray,
+                   x_abundant: np.ndarray, y_abundant: np.ndarray, *, epochs: int,
+                   batch_size: int = 100, seed: int = 0, learning_rate: float = 1e-3,
+                   label: str | None = None, **model_kwargs):
+    """Build, compile and train one model of the chapter; return ``(model, log)``.
+
+    ``epochs`` counts passes over the *abundant* set.  The single classifier
+    never sees it, so it gets the same number of optimiser steps on the scarce
+    set instead (``epochs * ceil(N_abundant / batch_size)`` steps): every model
+    takes as many gradient steps on scarce-domain batches as the others.
+    """
+    from .training import set_seed, train
+
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"kind must be one of {MODEL_KINDS}; got {kind!r}.")
+    set_seed(seed)
+    label = label or f"{kind} · seed {seed}"
+    if kind == "single":
+        model = SingleClassifier(image_shape=np.shape(x_scarce)[1:], **model_kwargs)
+        steps = epochs * int(np.ceil(len(x_abundant) / batch_size))
+        per_epoch = int(np.ceil(len(x_scarce) / batch_size))
+        data, n_epochs = (x_scarce, y_scarce), max(1, int(round(steps / per_epoch)))
+    else:
+        cls = PairedClassifier if kind == "paired" else JADE
+        model = cls(x_scarce, y_scarce, abundant_shape=np.shape(x_abundant)[1:], seed=seed,
+                    **model_kwargs)
+        data, n_epochs = (x_abundant, y_abundant), epochs
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=True)
+    log = train(model, *data, epochs=n_epochs, batch_size=batch_size, seed=seed, label=label)
+    return model, log
+
+
+def domain_accuracy(model: DisentanglingModel, x: np.ndarray, y: np.ndarray,
+                    domain: str = "scarce", batch_size: int = 1000) -> float:
+    """Test accuracy of ``model`` on images of ``domain`` (the single model: scarce only)."""
+    _check_domain(domain)
+    fn = (model.classify if domain == "scarce" else
+          lambda xb: model.classify_domain(xb, domain))
+    probs = np.concatenate([ops.convert_to_numpy(fn(ops.convert_to_tensor(x[i:i + batch_size])))
+                            for i in range(0, len(x), batch_size)])
+    return float(np.mean(probs.argmax(axis=1) == np.asarray(y)))

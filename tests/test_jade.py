@@ -12,7 +12,9 @@ from helpers.jade import (
     PairedClassifier,
     SingleClassifier,
     class_matching_divergence,
+    domain_accuracy,
     gaussian_kl,
+    run_experiment,
 )
 from helpers.training import train
 
@@ -110,3 +112,20 @@ def test_jade_matching_term_pulls_same_class_content_together():
     train(model, xa, ya, epochs=8, batch_size=30)
     after = float(model.compute_losses(xa, ya, training=False)["match"])
     assert after < before
+
+
+def test_run_experiment_matches_steps_and_evaluates():
+    xs, ys, xa, ya = _data()
+    single, log_s = run_experiment("single", xs[:20], ys[:20], xa, ya, epochs=1, batch_size=10,
+                                   bottleneck=4, hidden=(8,))
+    # 40 abundant images / 10 = 4 steps -> 2 epochs of the 20 scarce images
+    assert log_s.epochs == 2
+    jade, log_j = run_experiment("jade", xs, ys, xa, ya, epochs=1, batch_size=20, bottleneck=4,
+                                 hidden=(8,))
+    assert log_j.epochs == 1
+    for model in (single, jade):
+        acc = domain_accuracy(model, xs, ys)
+        assert 0.0 <= acc <= 1.0
+    assert 0.0 <= domain_accuracy(jade, xa, ya, "abundant") <= 1.0
+    with pytest.raises(ValueError, match="kind"):
+        run_experiment("triple", xs, ys, xa, ya, epochs=1)
