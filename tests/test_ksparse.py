@@ -7,8 +7,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers.ksparse import (KAnnealing, KSparse, KSparseCVAE, VAE, gate_explorer,
-                             morph_rows, most_label_informative_unit, negative_elbo)
+from helpers.ksparse import (
+    VAE,
+    KAnnealing,
+    KSparse,
+    KSparseCVAE,
+    gate_explorer,
+    morph_rows,
+    most_label_informative_unit,
+    negative_elbo,
+)
 from helpers.metrics import disentanglement_report
 from helpers.training import train
 
