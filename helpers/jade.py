@@ -51,9 +51,13 @@ def cnn_features(out_dim: int, filters: Sequence[int] = (32, 64), kernel_size: i
                             name=name)
 
 
-def cnn_decoder(image_shape: Sequence[int], filters: Sequence[int] = (64, 32),
-                kernel_size: int = 5, name: str | None = None) -> keras.Sequential:
-    """The mirror of :func:`cnn_features`: upsampling where the encoder downsampled."""
+def cnn_decoder(image_shape: Sequence[int], filters: Sequence[int] = (32, 16),
+                kernel_size: int = 3, name: str | None = None) -> keras.Sequential:
+    """The mirror of :func:`cnn_features`: upsampling where the encoder downsampled.
+
+    Lighter than the encoder by default (3x3 kernels, 32 and 16 channels): the
+    decoders are most of JADE's compute, and a CPU budget is tight.
+    """
     return conv_decoder(image_shape, filters=filters, upsample=(True,) * len(filters),
                         kernel_size=kernel_size, name=name)
 
@@ -202,7 +206,7 @@ class JADE(_ScarceSampler, DisentanglingModel):
     def __init__(self, x_scarce: np.ndarray, y_scarce: np.ndarray,
                  abundant_shape: Sequence[int] = (28, 28, 1), num_classes: int = 10,
                  bottleneck: int = 32, hidden: Sequence[int] = (256,), dropout: float = 0.5,
-                 elbo_weight: float = 0.01, match_weight: float = 0.1, kl_weight: float = 1.0,
+                 elbo_weight: float = 0.003, match_weight: float = 0.1, kl_weight: float = 1.0,
                  seed: int = 0, **kwargs) -> None:
         super().__init__(num_classes, content_dim=bottleneck, style_dim=bottleneck,
                          image_shape=np.shape(x_scarce)[1:],
@@ -270,7 +274,7 @@ class JADE(_ScarceSampler, DisentanglingModel):
         eps = keras.random.normal(ops.shape(mean), seed=self.noise_seed)
         latent = mean + ops.exp(0.5 * log_var) * eps if training else mean
         s, z = self.split(latent)
-        probs = self.head(s, training=training)
+        probs = self.head(mean[:, : self.content_dim], training=training)
         x_hat = self.decode_domain(s, z, domain, training)
         return {"mean": mean, "log_var": log_var, "probs": probs,
                 "ce": sparse_cross_entropy(y, probs), "rec": bernoulli_nll(x, x_hat),

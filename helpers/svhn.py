@@ -246,9 +246,9 @@ def render_standin(labels: np.ndarray, seed: int = 0, size: int = 32) -> np.ndar
     u = lambda lo, hi: rng.uniform(lo, hi, n).astype(np.float32)  # noqa: E731
     font = rng.integers(0, n_fonts, n)
     left, right = rng.integers(0, 10, n), rng.integers(0, 10, n)
-    height, stretch, gap = u(0.55, 0.9) * size, u(0.75, 1.25), u(0.5, 4.0)
-    angle, shear = u(-0.15, 0.15), u(-0.25, 0.25)
-    dx, dy = u(-1.5, 1.5), u(-1.5, 1.5)
+    height, stretch, gap = u(0.5, 0.95) * size, u(0.7, 1.3), u(0.0, 4.0)
+    angle, shear = u(-0.2, 0.2), u(-0.3, 0.3)
+    dx, dy = u(-2.5, 2.5), u(-2.0, 2.0)
     k = _GLYPH / height  # atlas pixels per output pixel (vertically)
 
     # output pixel grid, centred, mapped back through rotation + shear
@@ -284,19 +284,23 @@ def render_standin(labels: np.ndarray, seed: int = 0, size: int = 32) -> np.ndar
            + (flat[i00 + side] * (1 - fx) + flat[i00 + side + 1] * fx) * fy)
     # blur: mix the sharp mask with a blurred one
     t = u(0.0, 1.0)[:, None, None]
-    ink = (1 - t) * ink + t * _blur3(_blur3(ink))
+    ink = (1 - t) * ink + t * _blur3(_blur3(_blur3(ink)))
     # colours: random background, ink that contrasts with it
     bg = rng.uniform(0, 1, (n, 3)).astype(np.float32)
     fg = rng.uniform(0, 1, (n, 3)).astype(np.float32)
-    weak = np.abs(_luminance(fg) - _luminance(bg)) < 0.3
-    push = np.where(_luminance(bg) > 0.5, -1.0, 1.0)[:, None] * rng.uniform(0.4, 0.7, (n, 1))
+    weak = np.abs(_luminance(fg) - _luminance(bg)) < 0.2
+    push = np.where(_luminance(bg) > 0.5, -1.0, 1.0)[:, None] * rng.uniform(0.25, 0.6, (n, 1))
     fg = np.where(weak[:, None], np.clip(bg + push, 0, 1), fg).astype(np.float32)
     # a soft lighting gradient across the background
     theta = u(0, 2 * np.pi)
     ramp = (np.cos(theta)[:, None, None] * xx + np.sin(theta)[:, None, None] * yy) / size
     light = (u(0.0, 0.4)[:, None, None] * ramp)[..., None]
+    # blotchy background texture: coarse random noise, upsampled 8x
+    blotch = np.repeat(np.repeat(rng.standard_normal((n, size // 8, size // 8, 1),
+                                                     dtype=np.float32), 8, 1), 8, 2)
+    light = light + _blur3(_blur3(blotch[..., 0]))[..., None] * u(0.0, 0.12)[:, None, None, None]
     img = bg[:, None, None] * (1 - ink[..., None]) + fg[:, None, None] * ink[..., None] + light
-    img += rng.standard_normal(img.shape, dtype=np.float32) * u(0.01, 0.06)[:, None, None, None]
+    img += rng.standard_normal(img.shape, dtype=np.float32) * u(0.01, 0.1)[:, None, None, None]
     return np.clip(img, 0, 1).astype(np.float32)
 
 
