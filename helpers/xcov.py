@@ -21,6 +21,8 @@ from keras import ops
 from .autoencoders import ConditionalAutoencoder
 from .losses import accuracy, bernoulli_nll, sparse_cross_entropy
 
+RECONSTRUCTIONS = ("sse", "bce")
+
 
 def xcov_penalty(y, z):
     """Half the sum of squared cross-covariances between the columns of ``y`` and ``z``.
@@ -53,6 +55,12 @@ def xcov_penalty(y, z):
     return 0.5 * ops.sum(ops.square(cov))
 
 
+def half_sum_squared_error(x, x_hat):
+    """``0.5 * sum_pixels (x - x_hat)**2`` per image, averaged over the batch (the paper's squared error)."""
+    per_image = ops.sum(ops.reshape(ops.square(x - x_hat), (ops.shape(x)[0], -1)), axis=1)
+    return 0.5 * ops.mean(per_image)
+
+
 class XCovAutoencoder(ConditionalAutoencoder):
     """Cheung et al.'s autoencoder: softmax ``y`` + linear ``z`` -> decoder, with the XCov penalty.
 
@@ -60,19 +68,30 @@ class XCovAutoencoder(ConditionalAutoencoder):
     the encoder's own *softmax* ``y`` (never the true label), so the label reaches
     the decoder only through ``y`` — and ``gamma`` keeps it out of ``z``.
 
-    Loss: ``alpha * reconstruction + beta * cross_entropy + gamma * XCov(y, z)``.
+    Loss: ``alpha * reconstruction + beta * cross_entropy + gamma * XCov(y, z)``,
+    each term averaged over the batch.  The reconstruction is, per image and
+    summed over pixels, half the squared error (``"sse"``, the paper's choice and
+    the default) or the binary cross-entropy (``"bce"``).  With ``"bce"`` the
+    reconstruction term is ~10x larger, so ``beta = 10`` then under-weights the
+    classifier; the public reimplementations' ``alpha=1, beta=10, gamma=10``
+    assume squared error.
 
     Args:
         style_dim: number of latent units ``z`` (2 in the paper's MNIST figures).
         hidden: encoder widths (the decoder mirrors them); the paper uses (500, 500).
         alpha, beta, gamma: weights of the three terms.
+        reconstruction: ``"sse"`` (default) or ``"bce"``, see above.
     """
 
     def __init__(self, style_dim: int = 2, hidden: Sequence[int] = (500, 500),
-                 alpha: float = 1.0, beta: float = 10.0, gamma: float = 10.0, **kwargs):
+                 alpha: float = 1.0, beta: float = 10.0, gamma: float = 10.0,
+                 reconstruction: str = "sse", **kwargs):
+        if reconstruction not in RECONSTRUCTIONS:
+            raise ValueError(f"reconstruction must be one of {RECONSTRUCTIONS}; got {reconstruction!r}.")
         super().__init__(style_dim=style_dim, hidden=hidden, beta=beta,
                          loss_names=("loss", "rec", "ce", "xcov", "acc"), **kwargs)
         self.alpha, self.gamma = float(alpha), float(gamma)
+        self.reconstruction = reconstruction
 
     def encode(self, x, training=False):
         """Content ``s`` is the softmax ``y`` itself; style is ``z``."""
@@ -80,7 +99,8 @@ class XCovAutoencoder(ConditionalAutoencoder):
 
     def compute_losses(self, x, y, training=False):
         probs, z = self.heads(x, training=training)
-        rec = bernoulli_nll(x, self.decode(probs, z, training=training))
+        x_hat = self.decode(probs, z, training=training)
+        rec = (half_sum_squared_error if self.reconstruction == "sse" else bernoulli_nll)(x, x_hat)
         ce = sparse_cross_entropy(y, probs)
         xcov = xcov_penalty(probs, z)
         loss = self.alpha * rec + self.beta * ce + self.gamma * xcov

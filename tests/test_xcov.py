@@ -6,7 +6,7 @@ from keras import ops
 
 from helpers.interface import content_codes, encode_all
 from helpers.training import train
-from helpers.xcov import XCovAutoencoder, xcov_penalty
+from helpers.xcov import XCovAutoencoder, half_sum_squared_error, xcov_penalty
 
 
 def _numpy_xcov(y, z):
@@ -84,3 +84,11 @@ def test_gamma_reduces_cross_covariance(tiny_images):
         s, z = encode_all(model, x)
         results[gamma] = _numpy_xcov(s, z)
     assert results[100.0] < results[0.0]
+
+
+def test_half_sum_squared_error_and_reconstruction_choice():
+    x = np.zeros((2, 2, 2, 1), "float32")
+    x_hat = np.full((2, 2, 2, 1), 0.5, "float32")
+    assert float(half_sum_squared_error(x, x_hat)) == pytest.approx(0.5 * 4 * 0.25)
+    with pytest.raises(ValueError, match="reconstruction"):
+        XCovAutoencoder(reconstruction="l1")
