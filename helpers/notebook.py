@@ -23,8 +23,10 @@ def hardware_summary() -> str:
 def setup(profile: str | None = None, seed: int | None = None, quiet: bool = False) -> Profile:
     """Read ``HF_PROFILE``, seed everything, set plot defaults; return the profile.
 
-    Prints one banner line like ``profile=book · ... | keras 3.x, TF 2.x | hardware``
-    that stays in the rendered book, so every result carries what produced it.
+    Prints a short banner (profile, seed, library versions, hardware) that stays
+    in the rendered book, so every result carries what produced it. Sizes are
+    not printed here: each chapter picks its own from the profile and prints
+    them where it loads its data and trains.
     """
     import keras
     import matplotlib.pyplot as plt
@@ -35,8 +37,8 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "axes.titlesize": 10,
                          "figure.max_open_warning": 50})
     if not quiet:
-        name, sizes = P.describe().split(" · ", 1)
-        print(f"Hidden Factors · {name} (set HF_PROFILE to change)\n{sizes}")
+        print(f"Hidden Factors · profile={P.name} (set HF_PROFILE to change) · "
+              f"seed={P.seed if seed is None else seed}")
         print(f"keras {keras.__version__} · tensorflow {tf.__version__} · {hardware_summary()}")
     return P
 
