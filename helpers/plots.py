@@ -175,8 +175,8 @@ def interpolation_grid(model: DisentanglingModel, x_a: np.ndarray, x_b: np.ndarr
     s_line, z_line = (1 - t) * s_a + t * s_b, (1 - t) * z_a + t * z_b
     images = decode_all(model, np.tile(s_line, (steps, 1)), np.repeat(z_line, steps, 0))
     return image_grid(images.reshape(steps, steps, *model.image_shape),
-                      row_labels=[f"z {v:.1f}" for v in t[:, 0]],
-                      col_labels=[f"s {v:.1f}" for v in t[:, 0]], title=title)
+                      row_labels=[f"z {v:.2f}" for v in t[:, 0]],
+                      col_labels=[f"s {v:.2f}" for v in t[:, 0]], title=title)
 
 
 def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | None = None,

@@ -109,12 +109,19 @@ class TwoStepModel(DisentanglingModel):
         adversary_steps: adversary updates per autoencoder update.
         hidden: width of the Z-encoder's Dense layer.
         adversary_hidden: hidden widths of the adversary (Dense + BN + ReLU each).
+        adversarial_loss: ``"ce"`` (the paper): the Z-encoder *maximises* the
+            adversary's cross-entropy, ``- adv_weight * L_adv`` (unbounded: it can
+            also be raised by making the adversary confidently wrong);
+            ``"uniform"``: the Z-encoder pushes the adversary's output towards the
+            uniform distribution, ``+ adv_weight * CE(uniform, p_adv)`` (bounded
+            below by ``log K``, reached when the adversary can only guess).
     """
 
     def __init__(self, content: ContentClassifier, style_dim: int = 16, adv_weight: float = 1.0,
                  rec_weight: float = 50.0, freeze_content: bool = True, class_weight: float = 1.0,
                  adversary_steps: int = 1, hidden: int = 256,
-                 adversary_hidden: Sequence[int] = (64, 64, 64), **kwargs):
+                 adversary_hidden: Sequence[int] = (64, 64, 64), adversarial_loss: str = "ce",
+                 **kwargs):
         if not isinstance(content, ContentClassifier):
             raise TypeError(f"content must be a ContentClassifier (step 1); got "
                             f"{type(content).__name__}.")
@@ -124,10 +131,14 @@ class TwoStepModel(DisentanglingModel):
                 f"{adv_weight}, rec_weight={rec_weight}, class_weight={class_weight}. (A negative "
                 "adv_weight would make the Z-encoder *help* the adversary.)")
         style_dim = _check_positive_int(style_dim, "style_dim")
+        if adversarial_loss not in ("ce", "uniform"):
+            raise ValueError(f"adversarial_loss must be 'ce' (the paper's) or 'uniform'; got "
+                             f"{adversarial_loss!r}.")
         super().__init__(num_classes=content.num_classes, content_dim=content.content_dim,
                          style_dim=style_dim, image_shape=content.image_shape,
                          loss_names=("loss", "rec", "adv_ce", "adv_acc", "s_acc"), **kwargs)
         self.content = content
+        self.adversarial_loss = adversarial_loss
         self.freeze_content = bool(freeze_content)
         content.trainable = not self.freeze_content
         self.adv_weight, self.rec_weight = float(adv_weight), float(rec_weight)
@@ -178,7 +189,11 @@ class TwoStepModel(DisentanglingModel):
         adv_probs = self.adversary(z, training=training)
         adv_ce = sparse_cross_entropy(y, adv_probs)
         s_probs = self.content.classifier(s, training=training and not self.freeze_content)
-        loss = self.rec_weight * rec - self.adv_weight * adv_ce
+        if self.adversarial_loss == "ce":
+            loss = self.rec_weight * rec - self.adv_weight * adv_ce
+        else:  # cross-entropy against the uniform target: mean over classes of -log p
+            to_uniform = -ops.mean(ops.mean(ops.log(ops.clip(adv_probs, 1e-7, 1.0)), axis=-1))
+            loss = self.rec_weight * rec + self.adv_weight * to_uniform
         if not self.freeze_content:
             loss = loss + self.class_weight * sparse_cross_entropy(y, s_probs)
         return {"loss": loss, "rec": rec, "adv_ce": adv_ce, "adv_acc": accuracy(y, adv_probs),

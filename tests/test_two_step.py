@@ -79,6 +79,8 @@ def test_bad_arguments_give_clear_errors():
         TwoStepModel(content, adv_weight=-1.0)
     with pytest.raises(ValueError, match="adversary_steps"):
         TwoStepModel(content, adversary_steps=0)
+    with pytest.raises(ValueError, match="adversarial_loss"):
+        TwoStepModel(content, adversarial_loss="hinge")
     with pytest.raises(NotImplementedError, match="no decoder"):
         content.decode(None, None)
 
@@ -140,6 +142,19 @@ def test_lambda_zero_ignores_the_adversary(tiny_images):
     model = _two_step(adv_weight=0.0, rec_weight=2.0)
     values = model.compute_losses(x, y)
     np.testing.assert_allclose(float(values["loss"]), 2.0 * float(values["rec"]), rtol=1e-6)
+
+
+def test_adversarial_loss_signs(tiny_images):
+    """The paper's loss subtracts the adversary's cross-entropy; the bounded variant adds the
+    cross-entropy to the uniform target, which is never below log K (K = 10 classes)."""
+    x, y = tiny_images
+    paper = _two_step(rec_weight=2.0).compute_losses(x, y)
+    np.testing.assert_allclose(float(paper["loss"]),
+                               2.0 * float(paper["rec"]) - float(paper["adv_ce"]), rtol=1e-5)
+    bounded = _two_step(rec_weight=2.0, adversarial_loss="uniform").compute_losses(x, y)
+    to_uniform = float(bounded["loss"]) - 2.0 * float(bounded["rec"])
+    assert to_uniform >= np.log(10) - 1e-4
+    assert to_uniform < np.log(10) + 5.0  # finite: probabilities are clipped
 
 
 # ------------------------------------------------------------ measurements
