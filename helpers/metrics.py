@@ -17,7 +17,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .interface import DisentanglingModel, encode_all, predict_proba, reconstruct_all
+from .interface import DisentanglingModel, decode_all, encode_all, predict_proba, reconstruct_all
 
 
 def chance_accuracy(y: np.ndarray) -> float:
@@ -111,4 +111,62 @@ def disentanglement_report(model: DisentanglingModel, x_train, y_train, x_test, 
         "z_probe": fit_probe(z_tr, y_train, z_te, y_test, seed=seed),
         "chance": chance_accuracy(y_test),
         "reconstruction_mse": reconstruction_mse(model, x_test),
+    }
+
+
+def swap_measurements(model: DisentanglingModel, judge: DisentanglingModel, x: np.ndarray,
+                      y: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """What a swap does: which digit it shows, and how much the style code matters.
+
+    Each image ``i`` keeps its content ``s_i`` and gets the style ``z_j`` of a
+    random partner ``j`` with a different label.  Returns
+
+    * ``follows_content`` / ``follows_style``: the fraction of swaps that
+      ``judge`` (a classifier trained on real images) labels as the content
+      image's class / the style image's class;
+    * ``mse_own_z`` / ``mse_foreign_z``: per-pixel squared error between
+      ``x_i`` and ``decode(s_i, z_i)`` / ``decode(s_i, z_j)``.  If the two are
+      close, ``z`` hardly changes the image: the style sits in ``s``.
+
+    A disentangled model has ``follows_content`` near the judge's accuracy,
+    ``follows_style`` near zero and ``mse_foreign_z`` clearly above ``mse_own_z``.
+    """
+    x, y = np.asarray(x, np.float32), np.asarray(y)
+    rng = np.random.default_rng(seed)
+    partner = rng.permutation(len(x))
+    clash = y[partner] == y
+    while clash.any():  # re-draw partners that share the label
+        partner[clash] = rng.integers(0, len(x), clash.sum())
+        clash = y[partner] == y
+    s, z = encode_all(model, x)
+    own, swapped = decode_all(model, s, z), decode_all(model, s, z[partner])
+    pred = predict_proba(judge, swapped).argmax(axis=1)
+    return {"follows_content": float(np.mean(pred == y)),
+            "follows_style": float(np.mean(pred == y[partner])),
+            "mse_own_z": float(np.mean((own - x) ** 2)),
+            "mse_foreign_z": float(np.mean((swapped - x) ** 2))}
+
+
+def scorecard(model: DisentanglingModel, x_train, y_train, x_test, y_test,
+              judge: DisentanglingModel, seed: int = 0) -> dict[str, float]:
+    """Every number the course uses to compare methods, for one model (test set).
+
+    ``accuracy`` (from ``classify``; NaN for a model without a classifier),
+    ``z_linear`` and ``z_mlp`` (fresh linear and MLP probes on frozen ``z``),
+    ``reconstruction_mse``, the swap numbers of :func:`swap_measurements`
+    (``follows_content``, ``follows_style``) and ``z_effect`` =
+    ``mse_foreign_z / mse_own_z`` — how much the picture depends on ``z``
+    (1.0: not at all).  ``judge`` is a classifier trained on real images.
+    """
+    _, z_tr = encode_all(model, x_train)
+    _, z_te = encode_all(model, x_test)
+    swaps = swap_measurements(model, judge, x_test, y_test, seed=seed)
+    return {
+        "accuracy": classification_accuracy(model, x_test, y_test),
+        "z_linear": linear_probe(z_tr, y_train, z_te, y_test, seed=seed),
+        "z_mlp": mlp_probe(z_tr, y_train, z_te, y_test, seed=seed),
+        "reconstruction_mse": reconstruction_mse(model, x_test),
+        "follows_content": swaps["follows_content"],
+        "follows_style": swaps["follows_style"],
+        "z_effect": swaps["mse_foreign_z"] / max(swaps["mse_own_z"], 1e-12),
     }

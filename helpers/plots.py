@@ -196,3 +196,33 @@ def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | No
                 cells.append(f"{100 * v:.1f}%" if col in percent else f"{v:.4f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def compare_bars(rows: dict[str, dict[str, float]], keys: Sequence[str],
+                 chance: float | None = None, title: str | None = None):
+    """Grouped bars: one group per model (``rows``), one bar per number in ``keys`` (fractions).
+
+    A dashed line marks ``chance`` when given.  The static summary of a
+    comparison table such as :func:`helpers.metrics.scorecard`'s.
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(rows)
+    width = 0.8 / len(keys)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(names), 3.2))
+    for k, key in enumerate(keys):
+        values = [100 * rows[name].get(key, float("nan")) for name in names]
+        bars = ax.bar(np.arange(len(names)) + (k - (len(keys) - 1) / 2) * width, values, width,
+                      label=key)
+        ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=1)
+    if chance is not None:
+        ax.axhline(100 * chance, color="gray", ls="--", lw=1, label="chance")
+    ax.set_xticks(np.arange(len(names)), names, fontsize=8)
+    ax.set_ylabel("%")
+    ax.set_ylim(0, 105)
+    ax.legend(fontsize=7, ncols=len(keys) + 1, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              frameon=False)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -31,8 +31,9 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .blocks import conv_decoder, conv_encoder, mlp
-from .interface import DisentanglingModel, decode_all, encode_all, predict_proba
+from .interface import DisentanglingModel
 from .losses import accuracy, mean_squared_error, sparse_cross_entropy
+from .metrics import swap_measurements  # noqa: F401  (lives in metrics; kept importable here)
 
 
 def _code_encoder(code_dim: int, hidden: int, name: str) -> keras.Sequential:
@@ -232,37 +233,3 @@ class TwoStepModel(DisentanglingModel):
         # a graph loop, not an unrolled Python loop: tracing stays fast for many steps
         tf.while_loop(lambda i: i < self.adversary_steps, one_adversary_step, (tf.constant(0),))
         return self._log(self.autoencoder_step(x, y))
-
-
-# -------------------------------------------------------------- measurements
-def swap_measurements(model: DisentanglingModel, judge: DisentanglingModel, x: np.ndarray,
-                      y: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """What a swap does: which digit it shows, and how much the style code matters.
-
-    Each image ``i`` keeps its content ``s_i`` and gets the style ``z_j`` of a
-    random partner ``j`` with a different label.  Returns
-
-    * ``follows_content`` / ``follows_style``: the fraction of swaps that
-      ``judge`` (a classifier trained on real images) labels as the content
-      image's class / the style image's class;
-    * ``mse_own_z`` / ``mse_foreign_z``: per-pixel squared error between
-      ``x_i`` and ``decode(s_i, z_i)`` / ``decode(s_i, z_j)``.  If the two are
-      close, ``z`` hardly changes the image: the style sits in ``s``.
-
-    A disentangled model has ``follows_content`` near the judge's accuracy,
-    ``follows_style`` near zero and ``mse_foreign_z`` clearly above ``mse_own_z``.
-    """
-    x, y = np.asarray(x, np.float32), np.asarray(y)
-    rng = np.random.default_rng(seed)
-    partner = rng.permutation(len(x))
-    clash = y[partner] == y
-    while clash.any():  # re-draw partners that share the label
-        partner[clash] = rng.integers(0, len(x), clash.sum())
-        clash = y[partner] == y
-    s, z = encode_all(model, x)
-    own, swapped = decode_all(model, s, z), decode_all(model, s, z[partner])
-    pred = predict_proba(judge, swapped).argmax(axis=1)
-    return {"follows_content": float(np.mean(pred == y)),
-            "follows_style": float(np.mean(pred == y[partner])),
-            "mse_own_z": float(np.mean((own - x) ** 2)),
-            "mse_foreign_z": float(np.mean((swapped - x) ** 2))}

@@ -7,6 +7,7 @@ from helpers.metrics import (
     disentanglement_report,
     linear_probe,
     mlp_probe,
+    scorecard,
 )
 
 
@@ -53,3 +54,17 @@ def test_report_has_every_number(tiny_images):
     with pytest.raises(ValueError, match="probe must be"):
         disentanglement_report(ConditionalAutoencoder(style_dim=2, hidden=(8,)), x, y, x, y,
                                probe="svm")
+
+
+def test_scorecard_numbers_and_ranges(tiny_images):
+    x, y = tiny_images
+    model = ConditionalAutoencoder(style_dim=2, hidden=(8,))
+    card = scorecard(model, x, y, x, y, judge=model)
+    assert set(card) == {"accuracy", "z_linear", "z_mlp", "reconstruction_mse", "follows_content",
+                         "follows_style", "z_effect"}
+    for key in ("accuracy", "z_linear", "z_mlp", "follows_content", "follows_style"):
+        assert 0.0 <= card[key] <= 1.0, key
+    # a swap never shows both digits at once: content and style image labels differ
+    assert card["follows_content"] + card["follows_style"] <= 1.0 + 1e-9
+    assert card["z_effect"] > 0
+
