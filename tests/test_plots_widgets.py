@@ -82,3 +82,13 @@ def test_every_class_explorer_redraws(cae, tiny_images):
     before = tile.value
     pick.value = 2
     assert tile.value != before
+
+
+def test_compare_bars_draws_one_bar_per_model_and_number():
+    rows = {"a": {"z": 0.5, "c": 0.9}, "b": {"z": 0.1, "c": 0.8}, "c": {"z": 0.3, "c": 0.7}}
+    fig = plots.compare_bars(rows, ["z", "c"], chance=0.1, title="t")
+    ax = fig.axes[0]
+    heights = sorted(round(p.get_height(), 6) for p in ax.patches)
+    assert heights == sorted([50.0, 90.0, 10.0, 80.0, 30.0, 70.0])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    plt.close(fig)
