@@ -73,3 +73,16 @@ def test_colab_cell_points_at_the_repository(notebook):
 def test_notebook_is_in_the_table_of_contents(notebook):
     path, _ = notebook
     assert f"chapters/{path.stem}" in TOC, f"{path.name} is missing from _toc.yml"
+
+
+def test_markdown_tables_printed_by_cells_render_in_the_book():
+    """Results tables are printed as Markdown; myst-nb's default (CommonMark) has no tables."""
+    printed_tables = [
+        p.name for p in NOTEBOOKS for c in _code_cells(nbformat.read(p, as_version=4))
+        for out in c.get("outputs", []) if "|---" in out.get("data", {}).get("text/markdown", "")
+    ]
+    if printed_tables:
+        fmt = CONFIG["sphinx"]["config"].get("nb_render_markdown_format", "commonmark")
+        assert fmt in {"myst", "gfm"}, (
+            f"{sorted(set(printed_tables))} print Markdown tables, but _config.yml renders cell "
+            f"Markdown as {fmt!r}; set sphinx.config.nb_render_markdown_format: myst")
