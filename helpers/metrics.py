@@ -132,6 +132,11 @@ def swap_measurements(model: DisentanglingModel, judge: DisentanglingModel, x: n
     ``follows_style`` near zero and ``mse_foreign_z`` clearly above ``mse_own_z``.
     """
     x, y = np.asarray(x, np.float32), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length; got {len(x)} images and {len(y)} labels.")
+    if len(np.unique(y)) < 2:
+        raise ValueError("a swap needs partners with another label, but y holds a single class; "
+                         "pass images of at least two classes.")
     rng = np.random.default_rng(seed)
     partner = rng.permutation(len(x))
     clash = y[partner] == y

@@ -8,6 +8,7 @@ from helpers.metrics import (
     linear_probe,
     mlp_probe,
     scorecard,
+    swap_measurements,
 )
 
 
@@ -68,3 +69,11 @@ def test_scorecard_numbers_and_ranges(tiny_images):
     assert card["follows_content"] + card["follows_style"] <= 1.0 + 1e-9
     assert card["z_effect"] > 0
 
+
+def test_swap_measurements_reject_single_class_and_length_mismatch(tiny_images):
+    x, y = tiny_images
+    model = ConditionalAutoencoder(style_dim=2, hidden=(8,))
+    with pytest.raises(ValueError, match="single class"):
+        swap_measurements(model, model, x, np.zeros_like(y))
+    with pytest.raises(ValueError, match="same length"):
+        swap_measurements(model, model, x, y[:-1])
