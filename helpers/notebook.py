@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 
@@ -23,6 +24,8 @@ def hardware_summary() -> str:
 def setup(profile: str | None = None, seed: int | None = None, quiet: bool = False) -> Profile:
     """Read ``HF_PROFILE``, seed everything, set plot defaults; return the profile.
 
+    ``seed`` overrides the profile's seed (``P.seed`` of the returned profile).
+
     Prints a short banner (profile, seed, library versions, hardware) that stays
     in the rendered book, so every result carries what produced it. Sizes are
     not printed here: each chapter picks its own from the profile and prints
@@ -33,12 +36,14 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     import tensorflow as tf
 
     P = get_profile(profile)
-    keras.utils.set_random_seed(P.seed if seed is None else seed)
+    if seed is not None:  # the returned profile carries it, so every later `P.seed` follows
+        P = dataclasses.replace(P, seed=int(seed))
+    keras.utils.set_random_seed(P.seed)
     plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "axes.titlesize": 10,
                          "figure.max_open_warning": 50})
     if not quiet:
         print(f"Hidden Factors · profile={P.name} (set HF_PROFILE to change) · "
-              f"seed={P.seed if seed is None else seed}")
+              f"seed={P.seed}")
         print(f"keras {keras.__version__} · tensorflow {tf.__version__} · {hardware_summary()}")
     return P
 

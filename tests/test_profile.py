@@ -31,3 +31,12 @@ def test_profiles_grow_from_smoke_to_full():
     assert smoke.train_size < book.train_size and full.train_size is None
     assert smoke.epochs <= book.epochs <= full.epochs
     assert "profile=book" in book.describe()
+
+
+def test_setup_seed_overrides_the_profile_seed(capsys):
+    from helpers.notebook import setup
+
+    P = setup("smoke", seed=3)
+    assert P.seed == 3 and P.name == "smoke"
+    assert "profile=smoke" in capsys.readouterr().out and "seed=3" in P.describe()
+    assert setup("smoke", quiet=True).seed == 0
