@@ -170,7 +170,7 @@ def scorecard(model: DisentanglingModel, x_train, y_train, x_test, y_test,
         "accuracy": classification_accuracy(model, x_test, y_test),
         "z_linear": linear_probe(z_tr, y_train, z_te, y_test, seed=seed),
         "z_mlp": mlp_probe(z_tr, y_train, z_te, y_test, seed=seed),
-        "reconstruction_mse": reconstruction_mse(model, x_test),
+        "reconstruction_mse": swaps["mse_own_z"],  # decode(encode(x)): already computed there
         "follows_content": swaps["follows_content"],
         "follows_style": swaps["follows_style"],
         "z_effect": swaps["mse_foreign_z"] / max(swaps["mse_own_z"], 1e-12),

@@ -7,6 +7,7 @@ from helpers.metrics import (
     disentanglement_report,
     linear_probe,
     mlp_probe,
+    reconstruction_mse,
     scorecard,
     swap_measurements,
 )
@@ -68,6 +69,7 @@ def test_scorecard_numbers_and_ranges(tiny_images):
     # a swap never shows both digits at once: content and style image labels differ
     assert card["follows_content"] + card["follows_style"] <= 1.0 + 1e-9
     assert card["z_effect"] > 0
+    np.testing.assert_allclose(card["reconstruction_mse"], reconstruction_mse(model, x), rtol=1e-6)
 
 
 def test_swap_measurements_reject_single_class_and_length_mismatch(tiny_images):

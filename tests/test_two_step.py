@@ -9,8 +9,9 @@ from keras import ops
 
 from helpers.blocks import conv_decoder, conv_encoder, mlp
 from helpers.losses import sparse_cross_entropy
+from helpers.metrics import swap_measurements
 from helpers.training import set_seed, train
-from helpers.two_step import ContentClassifier, TwoStepModel, swap_measurements
+from helpers.two_step import ContentClassifier, TwoStepModel
 
 
 def _snapshot(weights) -> list[np.ndarray]:
