@@ -5,14 +5,18 @@
 #               chapter notebook under nbval with HF_PROFILE=smoke
 #
 # Authors: `make execute NB=chapters/00_warmup.ipynb` re-runs a chapter in the
-# `book` profile and saves its outputs (commit them).
+# `book` profile and saves its outputs (commit them); `make export` writes the
+# chapters' `#| export` cells into helpers/papers/ (commit them too);
+# `HF_PROFILE=full make record NB=...` records a paper-scale run in results/.
+# Teachers: `make student NB=chapters/01_xcov.ipynb` writes the student version
+# (stubs to implement) into _build/students/.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test setup execute clean
+.PHONY: book test setup execute record export student clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +36,15 @@ test: $(STAMP)
 
 execute: $(STAMP)
 	HF_PROFILE=$${HF_PROFILE:-book} $(BIN)/python tools/execute_notebook.py $(NB)
+
+record: $(STAMP)
+	HF_PROFILE=$${HF_PROFILE:-full} $(BIN)/python tools/execute_notebook.py --results-only $(NB)
+
+export: $(STAMP)
+	$(BIN)/python tools/export_papers.py
+
+student: $(STAMP)
+	$(BIN)/python tools/student_version.py $(or $(NB),chapters/*.ipynb)
 
 clean:
 	rm -rf _build

@@ -1,12 +1,31 @@
-"""The first cell of every chapter: profile, seeds, plotting defaults, a banner."""
+"""The first and last cells of every chapter, and what chapters use to show their code.
+
+* :func:`setup` — profile, seeds, plotting defaults and a banner (first cell);
+* :func:`report` — print a measured number and glue it for the prose;
+* :func:`runtime_note` — the last cell: how long this run took, on what; when
+  ``HF_RESULTS_DIR`` is set (``tools/execute_notebook.py`` sets it) it also
+  writes every reported number to ``results/<chapter>/<profile>.json``;
+* :func:`recorded_results` — read such a file back (e.g. the ``full`` run);
+* :func:`add_to_class` — define a class across several short cells.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import json
 import os
 import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
 
-from .profile import Profile, get_profile
+from .core.profile import Profile, get_profile
+
+RESULTS_DIR_ENV_VAR = "HF_RESULTS_DIR"
+NOTEBOOK_ENV_VAR = "HF_NOTEBOOK"
+
+_RUN: dict = {"start": None, "profile": None, "seed": None, "values": {}}
 
 
 def hardware_summary() -> str:
@@ -29,7 +48,8 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     Prints a short banner (profile, seed, library versions, hardware) that stays
     in the rendered book, so every result carries what produced it. Sizes are
     not printed here: each chapter picks its own from the profile and prints
-    them where it loads its data and trains.
+    them where it loads its data and trains.  The clock of
+    :func:`runtime_note` starts here.
     """
     import keras
     import matplotlib.pyplot as plt
@@ -41,6 +61,7 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     keras.utils.set_random_seed(P.seed)
     plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "axes.titlesize": 10,
                          "figure.max_open_warning": 50})
+    _RUN.update(start=time.perf_counter(), profile=P.name, seed=P.seed, values={})
     if not quiet:
         print(f"Hidden Factors · profile={P.name} (set HF_PROFILE to change) · "
               f"seed={P.seed}")
@@ -55,11 +76,92 @@ def report(name: str, value: float, fmt: str = "{:.4g}", label: str | None = Non
     (the book build), also *glued* under ``name`` so Markdown cells can show it
     with ``{glue:text}`name:.1%``` (any Python format spec).  Numbers in the
     text are therefore always the ones this run measured, never typed by hand.
+    The value is also kept for the run's results file (see :func:`runtime_note`).
     """
     value = float(value)
     print(f"{label or name}: {fmt.format(value)}")
+    _RUN["values"][name] = value
     try:
         from myst_nb import glue
     except ImportError:  # e.g. on Colab: printing is enough
         return
     glue(name, value, display=False)
+
+
+def runtime_note() -> dict:
+    """Print how long the chapter took since :func:`setup`, on what; return the run's record.
+
+    With ``HF_RESULTS_DIR`` (and ``HF_NOTEBOOK``) set, the record — profile,
+    seed, seconds, hardware, library versions and every :func:`report`-ed
+    value — is written to ``$HF_RESULTS_DIR/<notebook>/<profile>.json``.
+    """
+    import keras
+    import tensorflow as tf
+
+    if _RUN["start"] is None:
+        raise RuntimeError("runtime_note() measures from setup(); call setup() first.")
+    seconds = time.perf_counter() - _RUN["start"]
+    record = {
+        "notebook": os.environ.get(NOTEBOOK_ENV_VAR, ""),
+        "profile": _RUN["profile"], "seed": _RUN["seed"], "seconds": round(seconds, 1),
+        "hardware": hardware_summary(),
+        "versions": {"keras": keras.__version__, "tensorflow": tf.__version__},
+        "date": datetime.date.today().isoformat(),
+        "values": dict(_RUN["values"]),
+    }
+    minutes = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+    print(f"Runtime: this page's outputs come from one top-to-bottom run in {minutes} "
+          f"(profile {record['profile']}, seed {record['seed']}, {record['hardware']}).")
+    out_dir = os.environ.get(RESULTS_DIR_ENV_VAR)
+    if out_dir and record["notebook"]:
+        path = Path(out_dir) / record["notebook"] / f"{record['profile']}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.part")
+        tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+        tmp.replace(path)  # atomic: a half-written file never replaces a good one
+    return record
+
+
+def _find_results_dir() -> Path | None:
+    """``results/`` of the repository that holds the current folder, if any."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "results").is_dir() and (folder / "_config.yml").is_file():
+            return folder / "results"
+    return None
+
+
+def recorded_results(notebook: str, profile: str = "full") -> dict | None:
+    """The record a repo run of ``notebook`` in ``profile`` wrote, or ``None``.
+
+    Looks in ``HF_RESULTS_DIR`` or the repository's ``results/`` folder
+    (``None`` outside a clone of the repository, e.g. on Colab).
+    """
+    folder = os.environ.get(RESULTS_DIR_ENV_VAR)
+    base = Path(folder) if folder else _find_results_dir()
+    if base is None:
+        return None
+    path = base / notebook / f"{profile}.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def add_to_class(cls: type) -> Callable:
+    """Decorator: attach the decorated function to ``cls`` as a method.
+
+    Lets a chapter build a class over several short cells, each next to the
+    equation it implements::
+
+        @add_to_class(XCovAutoencoder)
+        def compute_losses(self, x, y, training=False): ...
+    """
+    if not isinstance(cls, type):
+        raise TypeError(f"add_to_class needs a class; got {cls!r}.")
+
+    def attach(fn: Callable) -> Callable:
+        fn.__qualname__ = f"{cls.__name__}.{fn.__name__}"
+        setattr(cls, fn.__name__, fn)
+        return fn
+
+    return attach

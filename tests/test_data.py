@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from conftest import write_fake_mnist
 
-from helpers import data as D
-from helpers import downloads
+from helpers.data import datasets, downloads, mnist
 
 
 @pytest.fixture()
@@ -34,7 +33,7 @@ def fake_server(monkeypatch, tmp_path):
     src = tmp_path / "served.npz"
     write_fake_mnist(src, n_train=40, n_test=20, seed=1)
     payload = src.read_bytes()
-    monkeypatch.setattr(D, "MNIST_SHA256", hashlib.sha256(payload).hexdigest())
+    monkeypatch.setattr(mnist, "MNIST_SHA256", hashlib.sha256(payload).hexdigest())
     calls = []
 
     def serve(url, timeout):
@@ -49,7 +48,7 @@ def fake_server(monkeypatch, tmp_path):
 
 def test_data_dir_is_used_first(tmp_path, no_network):
     write_fake_mnist(tmp_path / "mnist.npz")
-    ds = D.load_mnist(data_dir=tmp_path, cache_dir=tmp_path / "cache")
+    ds = mnist.load_mnist(data_dir=tmp_path, cache_dir=tmp_path / "cache")
     assert ds.x_train.shape == (50, 28, 28, 1) and ds.x_test.shape == (20, 28, 28, 1)
     assert ds.x_train.dtype == np.float32 and ds.y_train.dtype == np.int64
     assert 0.0 <= ds.x_train.min() and ds.x_train.max() <= 1.0
@@ -60,21 +59,21 @@ def test_data_dir_is_used_first(tmp_path, no_network):
 def test_env_data_dir(tmp_path, no_network, monkeypatch):
     write_fake_mnist(tmp_path / "mnist.npz")
     monkeypatch.setenv("HF_DATA_DIR", str(tmp_path))
-    assert "data directory" in D.load_mnist(cache_dir=tmp_path / "cache").source
+    assert "data directory" in mnist.load_mnist(cache_dir=tmp_path / "cache").source
 
 
 def test_missing_file_in_data_dir_is_a_clear_error(tmp_path, no_network):
     with pytest.raises(FileNotFoundError, match="mnist.npz"):
-        D.load_mnist(data_dir=tmp_path)
+        mnist.load_mnist(data_dir=tmp_path)
 
 
 def test_download_is_verified_and_cached(tmp_path, fake_server):
     cache = tmp_path / "cache"
-    ds = D.load_mnist(cache_dir=cache)
+    ds = mnist.load_mnist(cache_dir=cache)
     assert "downloaded" in ds.source and ds.x_train.shape[0] == 40
     assert (cache / "mnist.npz").is_file()
     assert not list(cache.glob("*.part"))  # no temporary file left behind
-    ds2 = D.load_mnist(cache_dir=cache)
+    ds2 = mnist.load_mnist(cache_dir=cache)
     assert "Keras cache" in ds2.source and len(fake_server) == 1  # second load: no download
 
 
@@ -82,9 +81,9 @@ def test_corrupt_cache_is_replaced_not_used(tmp_path, fake_server):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "mnist.npz").write_bytes(b"this is not a zip file")
-    ds = D.load_mnist(cache_dir=cache)
+    ds = mnist.load_mnist(cache_dir=cache)
     assert "downloaded" in ds.source and len(fake_server) == 1
-    assert downloads.sha256_of(cache / "mnist.npz") == D.MNIST_SHA256
+    assert downloads.sha256_of(cache / "mnist.npz") == mnist.MNIST_SHA256
 
 
 def test_checksum_mismatch_keeps_existing_file(tmp_path, monkeypatch):
@@ -108,8 +107,8 @@ def test_interrupted_download_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_offline_fallback_warns_and_says_so(tmp_path, no_network):
-    with pytest.warns(D.OfflineFallbackWarning, match="5,000 real MNIST digits"):
-        ds = D.load_mnist(cache_dir=tmp_path)
+    with pytest.warns(datasets.OfflineFallbackWarning, match="5,000 real MNIST digits"):
+        ds = mnist.load_mnist(cache_dir=tmp_path)
     assert ds.is_fallback and "OFFLINE FALLBACK" in ds.source and "OFFLINE" in ds.describe()
     assert ds.x_train.shape == (4000, 28, 28, 1) and ds.x_test.shape == (1000, 28, 28, 1)
     assert np.bincount(ds.y_test).tolist() == [100] * 10
@@ -119,8 +118,8 @@ def test_offline_fallback_warns_and_says_so(tmp_path, no_network):
 
 def test_corrupt_cache_offline_falls_back_and_keeps_file(tmp_path, no_network):
     (tmp_path / "mnist.npz").write_bytes(b"corrupt")
-    with pytest.warns(D.OfflineFallbackWarning, match="corrupt"):
-        ds = D.load_mnist(cache_dir=tmp_path)
+    with pytest.warns(datasets.OfflineFallbackWarning, match="corrupt"):
+        ds = mnist.load_mnist(cache_dir=tmp_path)
     assert ds.is_fallback
     assert (tmp_path / "mnist.npz").read_bytes() == b"corrupt"  # never silently used, never deleted
 
@@ -131,8 +130,8 @@ def test_timeout_falls_back(tmp_path, monkeypatch):
 
     monkeypatch.setattr(downloads, "_urlopen", slow)
     monkeypatch.delenv("HF_DATA_DIR", raising=False)
-    with pytest.warns(D.OfflineFallbackWarning):
-        assert D.load_mnist(cache_dir=tmp_path).is_fallback
+    with pytest.warns(datasets.OfflineFallbackWarning):
+        assert mnist.load_mnist(cache_dir=tmp_path).is_fallback
 
 
 def test_hf_offline_skips_network(tmp_path, monkeypatch):
@@ -142,20 +141,20 @@ def test_hf_offline_skips_network(tmp_path, monkeypatch):
     monkeypatch.setattr(downloads, "_urlopen", must_not_be_called)
     monkeypatch.setenv("HF_OFFLINE", "1")
     monkeypatch.delenv("HF_DATA_DIR", raising=False)
-    with pytest.warns(D.OfflineFallbackWarning):
-        assert D.load_mnist(cache_dir=tmp_path).is_fallback
+    with pytest.warns(datasets.OfflineFallbackWarning):
+        assert mnist.load_mnist(cache_dir=tmp_path).is_fallback
 
 
 def test_no_fallback_when_disallowed(tmp_path, no_network):
     with pytest.raises(downloads.DownloadError):
-        D.load_mnist(cache_dir=tmp_path, allow_fallback=False)
+        mnist.load_mnist(cache_dir=tmp_path, allow_fallback=False)
 
 
 def test_subset_is_stratified_and_reproducible(tmp_path, no_network):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", D.OfflineFallbackWarning)
-        a = D.load_mnist(train_size=1000, test_size=200, seed=3, cache_dir=tmp_path)
-        b = D.load_mnist(train_size=1000, test_size=200, seed=3, cache_dir=tmp_path)
+        warnings.simplefilter("ignore", datasets.OfflineFallbackWarning)
+        a = mnist.load_mnist(train_size=1000, test_size=200, seed=3, cache_dir=tmp_path)
+        b = mnist.load_mnist(train_size=1000, test_size=200, seed=3, cache_dir=tmp_path)
     assert a.x_train.shape[0] == 1000 and a.x_test.shape[0] == 200
     assert np.bincount(a.y_train).tolist() == [100] * 10
     np.testing.assert_array_equal(a.x_train, b.x_train)
@@ -163,20 +162,20 @@ def test_subset_is_stratified_and_reproducible(tmp_path, no_network):
 
 def test_stratified_indices_respects_proportions():
     y = np.array([0] * 70 + [1] * 20 + [2] * 10)
-    idx = D.stratified_indices(y, 10, seed=0)
+    idx = datasets.stratified_indices(y, 10, seed=0)
     assert len(idx) == 10 and len(set(idx)) == 10
     assert np.bincount(y[idx]).tolist() == [7, 2, 1]
-    assert len(D.stratified_indices(y, 1000)) == 100
+    assert len(datasets.stratified_indices(y, 1000)) == 100
     with pytest.raises(ValueError):
-        D.stratified_indices(y, 0)
+        datasets.stratified_indices(y, 0)
 
 
 def test_balanced_indices():
     y = np.repeat(np.arange(3), 5)
-    idx = D.balanced_indices(y, 2, seed=1)
+    idx = datasets.balanced_indices(y, 2, seed=1)
     assert np.bincount(y[idx]).tolist() == [2, 2, 2]
     with pytest.raises(ValueError, match="only 5"):
-        D.balanced_indices(y, 6)
+        datasets.balanced_indices(y, 6)
 
 
 @pytest.mark.parametrize(
@@ -190,18 +189,18 @@ def test_balanced_indices():
 )
 def test_check_images_errors(bad, error, message):
     with pytest.raises(error, match=message):
-        D.check_images(bad)
+        datasets.check_images(bad)
 
 
 def test_check_labels_errors():
     with pytest.raises(ValueError, match="one-hot"):
-        D.check_labels(np.eye(10), 10)
+        datasets.check_labels(np.eye(10), 10)
     with pytest.raises(ValueError, match=r"\[0, 9\]"):
-        D.check_labels(np.array([0, 10]), 10)
+        datasets.check_labels(np.array([0, 10]), 10)
     with pytest.raises(ValueError, match="3 labels but there are 2"):
-        D.check_labels(np.array([0, 1, 2]), 10, n=2)
-    assert D.check_labels(np.array([1.0, 2.0]), 10).dtype == np.int64
+        datasets.check_labels(np.array([0, 1, 2]), 10, n=2)
+    assert datasets.check_labels(np.array([1.0, 2.0]), 10).dtype == np.int64
 
 
 def test_fallback_file_is_found():
-    assert Path(D.mnist_fallback_path()).is_file()
+    assert Path(mnist.mnist_fallback_path()).is_file()

@@ -1,10 +1,10 @@
 import keras
 import numpy as np
 import pytest
+from helpers.papers.warmup import Autoencoder, ConditionalAutoencoder
 from keras import ops
 
-from helpers.autoencoders import Autoencoder, ConditionalAutoencoder
-from helpers.interface import (
+from helpers.core.interface import (
     DisentanglingModel,
     content_codes,
     decode_all,
@@ -13,7 +13,7 @@ from helpers.interface import (
     predict_proba,
     reconstruct_all,
 )
-from helpers.training import TrainingLog, train
+from helpers.core.training import TrainingLog, train
 
 
 def test_autoencoder_interface_shapes(tiny_images):
@@ -60,9 +60,69 @@ def test_prototypes_needed_for_learned_content(tiny_images):
     np.testing.assert_allclose(content_codes(model, [4])[0], protos[4])
 
 
-def test_loss_names_must_include_loss():
+def test_compute_losses_must_return_loss(tiny_images):
+    x, y = tiny_images
+
+    class NoLoss(Autoencoder):
+        def compute_losses(self, x, y, training=False):
+            return {"rec": ops.mean(x)}
+
+    model = NoLoss(code_dim=2, hidden=(8,))
+    model.compile(optimizer="adam")
     with pytest.raises(ValueError, match="'loss'"):
-        DisentanglingModel(10, 1, 1, loss_names=("rec",))
+        train(model, x, y, epochs=1)
+
+
+def test_every_returned_entry_is_logged(tiny_images):
+    """The logged names come from compute_losses: an extra entry cannot be left out."""
+    x, y = tiny_images
+
+    class Extra(ConditionalAutoencoder):
+        def compute_losses(self, x, y, training=False):
+            values = super().compute_losses(x, y, training)
+            return {**values, "extra": 2.0 * values["rec"]}
+
+    model = Extra(style_dim=2, hidden=(8,))
+    model.compile(optimizer="adam")
+    log = train(model, x, y, epochs=1, batch_size=20, validation_data=(x, y))
+    assert {"extra", "val_extra"} <= set(log.history)
+    assert model.loss_names[0] == "loss" and "extra" in model.loss_names
+    np.testing.assert_allclose(log["extra"][0], 2.0 * log["rec"][0], rtol=1e-4)
+
+
+def test_fit_without_prepared_logging_says_what_to_do(tiny_images):
+    x, y = tiny_images
+    model = ConditionalAutoencoder(style_dim=2, hidden=(8,))
+    model.compile(optimizer="adam")
+    with pytest.raises(RuntimeError, match="prepare_logging"):
+        model.fit(x, y, epochs=1, verbose=0)
+
+
+def test_preparing_leaves_random_state_alone(tiny_images):
+    """prepare_logging runs compute_losses once but restores every generator it drew from."""
+    x, y = tiny_images
+
+    class Noisy(Autoencoder):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.noise = keras.random.SeedGenerator(3)
+
+        def compute_losses(self, x, y, training=False):
+            values = super().compute_losses(x, y, training)
+            eps = keras.random.normal((1,), seed=self.noise)
+            return {**values, "loss": values["loss"] + 0.0 * ops.sum(eps), "eps": ops.sum(eps)}
+
+    model = Noisy(code_dim=2, hidden=(8,))
+    before = ops.convert_to_numpy(model.noise.state)
+    model.prepare_logging(x[:2], y[:2])
+    np.testing.assert_array_equal(ops.convert_to_numpy(model.noise.state), before)
+
+
+def test_classifier_only_model_is_not_a_disentangling_model():
+    from helpers.core.interface import Classifier
+
+    assert not issubclass(Classifier, DisentanglingModel)
+    assert issubclass(DisentanglingModel, Classifier)
 
 
 def test_training_reduces_loss_and_logs(tiny_images):

@@ -4,10 +4,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from helpers.papers.warmup import ConditionalAutoencoder  # noqa: E402
 
-from helpers import plots, widgets  # noqa: E402
-from helpers.autoencoders import ConditionalAutoencoder  # noqa: E402
-from helpers.training import TrainingLog  # noqa: E402
+from helpers.core.training import TrainingLog  # noqa: E402
+from helpers.eval import tables  # noqa: E402
+from helpers.viz import plots, widgets  # noqa: E402
 
 
 @pytest.fixture()
@@ -47,7 +48,7 @@ def test_model_grids(cae, tiny_images):
 
 
 def test_results_table_formats():
-    table = plots.results_table({"m": {"accuracy": 0.98765, "reconstruction_mse": 0.0123,
+    table = tables.results_table({"m": {"accuracy": 0.98765, "reconstruction_mse": 0.0123,
                                        "z_probe": float("nan")}})
     assert "98.8%" in table and "0.0123" in table and "—" in table
 

@@ -1,6 +1,6 @@
 import pytest
 
-from helpers.profile import PROFILES, get_profile
+from helpers.core.profile import PROFILES, get_profile
 
 
 def test_default_is_book(monkeypatch):

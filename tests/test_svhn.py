@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from helpers import svhn
-from helpers.data import OfflineFallbackWarning
-from helpers.downloads import DownloadError
+from helpers.data import svhn
+from helpers.data.datasets import OfflineFallbackWarning, balanced_subset
+from helpers.data.downloads import DownloadError
 
 
 def _write_mat(path, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -121,12 +121,12 @@ def test_balanced_subset_is_balanced_and_reproducible():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 10, 500)
     x = np.arange(500)
-    xa, ya = svhn.balanced_subset(x, y, 7, seed=3)
-    xb, _ = svhn.balanced_subset(x, y, 7, seed=3)
+    xa, ya = balanced_subset(x, y, 7, seed=3)
+    xb, _ = balanced_subset(x, y, 7, seed=3)
     assert len(ya) == 70 and np.all(np.bincount(ya, minlength=10) == 7)
     np.testing.assert_array_equal(xa, xb)
     np.testing.assert_array_equal(y[xa], ya)
     with pytest.raises(ValueError, match="per_class"):
-        svhn.balanced_subset(x, y, 0)
+        balanced_subset(x, y, 0)
     with pytest.raises(ValueError, match="requested"):
-        svhn.balanced_subset(x, y, 400)
+        balanced_subset(x, y, 400)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .interface import DisentanglingModel, content_codes, decode_all, encode_all
+from ..core.interface import DisentanglingModel, content_codes, decode_all, encode_all
 
 
 def _as_display(img: np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -179,31 +179,12 @@ def interpolation_grid(model: DisentanglingModel, x_a: np.ndarray, x_b: np.ndarr
                       col_labels=[f"s {v:.2f}" for v in t[:, 0]], title=title)
 
 
-def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | None = None,
-                  percent: Sequence[str] = ("accuracy", "s_probe", "z_probe", "chance")) -> str:
-    """A Markdown table (rows = models); pass it to ``IPython.display.Markdown``."""
-    columns = list(columns) if columns is not None else list(next(iter(rows.values())))
-    lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    for name, values in rows.items():
-        cells = []
-        for col in columns:
-            v = values.get(col, float("nan"))
-            if isinstance(v, str):
-                cells.append(v)
-            elif np.isnan(v):
-                cells.append("—")
-            else:
-                cells.append(f"{100 * v:.1f}%" if col in percent else f"{v:.4f}")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def compare_bars(rows: dict[str, dict[str, float]], keys: Sequence[str],
                  chance: float | None = None, title: str | None = None):
     """Grouped bars: one group per model (``rows``), one bar per number in ``keys`` (fractions).
 
     A dashed line marks ``chance`` when given.  The static summary of a
-    comparison table such as :func:`helpers.metrics.scorecard`'s.
+    comparison table such as :func:`helpers.eval.metrics.scorecard`'s.
     """
     import matplotlib.pyplot as plt
 
@@ -226,3 +207,17 @@ def compare_bars(rows: dict[str, dict[str, float]], keys: Sequence[str],
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def morph_rows(model: DisentanglingModel, x: np.ndarray, unit: int,
+               values: Sequence[float]) -> np.ndarray:
+    """For each image: keep its content ``s`` and other style units, sweep ``z[unit]``.
+
+    Returns images shaped ``(len(x), len(values), H, W, C)`` for :func:`image_grid`.
+    """
+    s, z = encode_all(model, x)
+    values = np.asarray(values, np.float32)
+    z_sweep = np.repeat(z, len(values), axis=0)
+    z_sweep[:, unit] = np.tile(values, len(x))
+    imgs = decode_all(model, np.repeat(s, len(values), axis=0), z_sweep)
+    return imgs.reshape(len(x), len(values), *imgs.shape[1:])

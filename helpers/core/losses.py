@@ -38,3 +38,26 @@ def kl_to_standard_normal(mean, log_var):
     """KL( N(mean, exp(log_var)) || N(0, I) ), summed over units, averaged over the batch."""
     kl = 0.5 * ops.sum(ops.exp(log_var) + ops.square(mean) - 1.0 - log_var, axis=-1)
     return ops.mean(kl)
+
+
+def half_sum_squared_error(x, x_hat):
+    """``0.5 * sum_pixels (x - x_hat)**2`` per image, averaged over the batch.
+
+    The squared error of Cheung et al.; its scale (~10 per MNIST image) is
+    what their loss weights assume.
+    """
+    per_image = ops.sum(ops.reshape(ops.square(x - x_hat), (ops.shape(x)[0], -1)), axis=1)
+    return 0.5 * ops.mean(per_image)
+
+
+def gaussian_kl(mean_p, log_var_p, mean_q, log_var_q):
+    """``KL(N(mean_p, var_p) || N(mean_q, var_q))`` of diagonal Gaussians, summed over the last axis.
+
+    With ``mean_q = 0`` and ``log_var_q = 0`` it is :func:`kl_to_standard_normal`
+    before the batch mean.
+    """
+    return 0.5 * ops.sum(
+        log_var_q - log_var_p
+        + (ops.exp(log_var_p) + ops.square(mean_p - mean_q)) / ops.exp(log_var_q) - 1.0,
+        axis=-1,
+    )

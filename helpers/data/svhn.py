@@ -28,16 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import (
-    DATA_DIR_ENV_VAR,
-    Dataset,
-    OfflineFallbackWarning,
-    balanced_indices,
-    check_images,
-    check_labels,
-    subset,
-)
-from .downloads import DownloadError, fetch_file
+from .datasets import Dataset, OfflineFallbackWarning, check_images, check_labels, subset
+from .downloads import DATA_DIR_ENV_VAR, DownloadError, fetch_file
 
 SVHN_URL = "http://ufldl.stanford.edu/housenumbers/{name}"
 SVHN_FILES = {
@@ -150,23 +142,6 @@ def load_svhn(
     ds.x_train = ds.x_train.astype(np.float32) / 255.0
     ds.x_test = ds.x_test.astype(np.float32) / 255.0
     return ds
-
-
-# --------------------------------------------------------------- labelled subset
-def balanced_subset(x: np.ndarray, y: np.ndarray, per_class: int,
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Exactly ``per_class`` labelled examples of every class, drawn reproducibly.
-
-    ``balanced_subset(x, y, 100)`` gives the 1,000-label scarce domain of the
-    JADE chapter.  The same seed always gives the same images.
-    """
-    y = np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels.")
-    if per_class < 1:
-        raise ValueError(f"per_class must be at least 1; got {per_class}.")
-    idx = balanced_indices(y, per_class, seed=seed)
-    return x[idx], y[idx]
 
 
 # ---------------------------------------------------------------- the stand-in

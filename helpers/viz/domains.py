@@ -1,4 +1,8 @@
-"""Figures and the widget of the JADE chapter (two domains with different image shapes)."""
+"""Figures and a widget for two domains whose images differ in shape and colour.
+
+Used where one model serves two domains (e.g. SVHN and MNIST): images are
+shown side by side as RGB, and content and style can be mixed across domains.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .interface import DisentanglingModel, decode_all, encode_all
+from ..core.interface import DisentanglingModel, decode_all, encode_all
 from .plots import image_grid
 from .widgets import to_png
 
@@ -21,29 +25,6 @@ def as_rgb(images: np.ndarray, size: int = 32) -> np.ndarray:
         raise ValueError(f"images of shape {images.shape[1:3]} are larger than {size}x{size}.")
     return np.pad(images, ((0, 0), (pad_h // 2, pad_h - pad_h // 2),
                            (pad_w // 2, pad_w - pad_w // 2), (0, 0)))
-
-
-# --------------------------------------------------------------- figure 2 of the paper
-def latent_variances(model: DisentanglingModel, x: np.ndarray, y: np.ndarray,
-                     seed: int = 0) -> dict[str, np.ndarray]:
-    """Variance of every latent unit over same-class inputs and over random inputs.
-
-    ``same[k]`` is the variance of unit ``k`` (posterior mean, content units
-    first, then style) within each class, averaged over classes; ``random[k]``
-    the variance over random groups of the same size, averaged the same way.
-    Both are divided by the largest ``random`` variance, so they share one
-    scale (the paper's "normalised variance").
-    """
-    s, z = encode_all(model, x)
-    codes = np.concatenate([s, z], axis=1)
-    rng = np.random.default_rng(seed)
-    classes = np.unique(y)
-    same = np.mean([codes[y == c].var(axis=0) for c in classes], axis=0)
-    size = int(np.mean([np.sum(y == c) for c in classes]))
-    rand = np.mean([codes[rng.choice(len(codes), size, replace=False)].var(axis=0)
-                    for _ in classes], axis=0)
-    scale = max(float(rand.max()), 1e-12)
-    return {"same": same / scale, "random": rand / scale, "content_dim": np.array(s.shape[1])}
 
 
 def plot_latent_variances(var: dict[str, np.ndarray], title: str = ""):

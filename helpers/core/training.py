@@ -8,7 +8,7 @@ pipeline, and calls ``model.fit`` with two callbacks:
 * :class:`StopOnNaN` — stops with a clear error the moment a loss turns NaN.
 
 It returns a :class:`TrainingLog` (losses per epoch, ready for
-:func:`helpers.plots.plot_history`).  Calling :func:`train` again continues
+:func:`helpers.viz.plots.plot_history`).  Calling :func:`train` again continues
 training and appends to the same log.
 """
 
@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .data import check_images, check_labels
+from ..data.datasets import check_images, check_labels
 
 
 def set_seed(seed: int) -> None:
@@ -181,6 +181,8 @@ def train(
     y = check_labels(y, num_classes, "y", n=len(x))
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1; got {epochs}.")
+    if hasattr(model, "prepare_logging"):  # one tracker per entry of compute_losses
+        model.prepare_logging(x[:2], y[:2])
     set_seed(seed)
     data = make_dataset(x, y, batch_size, shuffle=True, seed=seed)
     val = None

@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 OFFLINE_ENV_VAR = "HF_OFFLINE"
+DATA_DIR_ENV_VAR = "HF_DATA_DIR"
 DEFAULT_TIMEOUT_S = 8.0
 
 

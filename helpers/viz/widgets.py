@@ -1,6 +1,6 @@
 """Interactive explorers (ipywidgets) built on the common model interface.
 
-Each widget has a static twin in :mod:`helpers.plots` so the rendered book
+Each widget has a static twin in :mod:`helpers.viz.plots` so the rendered book
 shows the same thing without a running kernel.
 """
 
@@ -13,7 +13,7 @@ import ipywidgets as W
 import matplotlib.image
 import numpy as np
 
-from .interface import DisentanglingModel, content_codes, decode_all, encode_all
+from ..core.interface import DisentanglingModel, content_codes, decode_all, encode_all
 
 
 def to_png(img: np.ndarray, scale: int = 4) -> bytes:
@@ -107,7 +107,7 @@ def every_class_explorer(model: DisentanglingModel, x: np.ndarray,
                          class_names: Sequence[str] | None = None) -> W.Widget:
     """Pick an image; see it re-drawn as every class (its style ``z``, each class's content).
 
-    The live twin of :func:`helpers.plots.class_swap_grid`.
+    The live twin of :func:`helpers.viz.plots.class_swap_grid`.
     """
     names = list(class_names or [str(c) for c in range(model.num_classes)])
     s_all = content_codes(model, np.arange(model.num_classes))
@@ -127,3 +127,28 @@ def every_class_explorer(model: DisentanglingModel, x: np.ndarray,
     redraw()
     return W.VBox([pick, W.HBox([source_box, *[box for box, _ in tiles]],
                                 layout=W.Layout(flex_flow="row wrap"))])
+
+
+def variant_explorer(models: dict[str, DisentanglingModel], z_range: float = 3.0,
+                     max_sliders: int = 8, description: str = "model"):
+    """A picker over variants of a model (e.g. ``{"k=1": m1, "k=3": m3}``).
+
+    Each variant gets :func:`latent_explorer` (sliders over ``z`` and a class
+    picker), built the first time it is picked; the picker swaps which one is shown.
+    """
+    if not models:
+        raise ValueError("variant_explorer needs at least one model, e.g. {'k=1': model}.")
+    names = list(models)
+    built: dict[str, W.Widget] = {}
+    picker = W.ToggleButtons(options=names, value=names[0], description=description)
+    holder = W.Box()
+
+    def show(_=None):
+        name = picker.value
+        if name not in built:
+            built[name] = latent_explorer(models[name], z_range=z_range, max_sliders=max_sliders)
+        holder.children = (built[name],)
+
+    picker.observe(show, names="value")
+    show()
+    return W.VBox([picker, holder])

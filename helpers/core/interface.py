@@ -1,0 +1,243 @@
+"""The common model interface every disentangling model in the course implements.
+
+A *disentangling model* splits an image ``x`` into
+
+* **content** ``s`` — what the label explains (a class code), and
+* **style** ``z`` — everything else (slant, stroke width, colour...),
+
+and can put any ``(s, z)`` pair back together.  Writing metrics, plots and
+widgets against this small interface means they work unchanged for every
+chapter:
+
+=============================  ================================================
+``encode(x) -> (s, z)``        content and style codes of a batch of images
+``decode(s, z) -> x_hat``      an image from any content/style pair
+``classify(x) -> p(y|x)``      class probabilities, shape ``(N, num_classes)``
+``content_for_label(y) -> s``  the content code that stands for class ``y``
+=============================  ================================================
+
+Three classes, each adding to the one before:
+
+* :class:`TrainableModel` — trained by ``fit`` through one pattern: a subclass
+  implements ``compute_losses(x, y)``, returning a dict of scalar tensors with
+  a ``"loss"`` entry; the shared ``train_step`` differentiates ``"loss"`` and
+  logs *every* entry (the names come from what the method returns).  Models
+  with several optimisers (adversaries) override ``train_step`` themselves.
+* :class:`Classifier` — adds ``classify``; a classifier-only model stops here.
+* :class:`DisentanglingModel` — adds ``encode``/``decode``/``content_for_label``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+
+class TrainableModel(keras.Model):
+    """A Keras model trained by minimising ``compute_losses(x, y)["loss"]``.
+
+    Subclasses write :meth:`compute_losses`, returning a dict of scalar tensors
+    with a ``"loss"`` entry (what is minimised) and anything else worth
+    watching.  Every entry it returns is logged, averaged over each epoch: the
+    logged names are read from one call on a small batch
+    (:meth:`prepare_logging`, which :func:`helpers.core.training.train` makes
+    before ``fit``), so they can never drift from what the method returns.
+    """
+
+    def compute_losses(self, x, y, training: bool = False) -> dict:
+        """Return a dict of scalar tensors: ``"loss"`` (minimised) and any extras."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define compute_losses(x, y, training) returning a "
+            "dict with a 'loss' entry."
+        )
+
+    # ------------------------------------------------------------------ logging
+    @property
+    def loss_names(self) -> tuple[str, ...]:
+        """The names :meth:`compute_losses` returns (empty before :meth:`prepare_logging`)."""
+        return tuple(getattr(self, "_trackers", {}))
+
+    def prepare_logging(self, x, y) -> tuple[str, ...]:
+        """Build the model on a small batch and make one epoch-mean tracker per loss entry.
+
+        Runs :meth:`compute_losses` once (``training=False``) and puts back the
+        state of every random-number generator it touched, so preparing leaves
+        the training run exactly as it would have been.
+        """
+        if getattr(self, "_trackers", None):
+            return self.loss_names
+        saved = [(v, ops.convert_to_numpy(v)) for v in self.variables]
+        values = self.compute_losses(ops.convert_to_tensor(x), ops.convert_to_tensor(y))
+        for variable, value in saved:
+            variable.assign(value)
+        if not isinstance(values, dict) or "loss" not in values:
+            got = sorted(values) if isinstance(values, dict) else type(values).__name__
+            raise ValueError(f"{type(self).__name__}.compute_losses must return a dict with a "
+                             f"'loss' entry; got {got}.")
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in values}
+        return self.loss_names
+
+    @property
+    def metrics(self):
+        return list(getattr(self, "_trackers", {}).values())
+
+    def _log(self, values: dict) -> dict:
+        trackers = getattr(self, "_trackers", None)
+        if not trackers:
+            raise RuntimeError(
+                f"{type(self).__name__} has no loss trackers yet. Train it with "
+                "`helpers.core.training.train(model, x, y, ...)`, or call "
+                "`model.prepare_logging(x[:2], y[:2])` before `model.fit`."
+            )
+        for name, tracker in trackers.items():
+            tracker.update_state(values[name])
+        return {name: tracker.result() for name, tracker in trackers.items()}
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            values = self.compute_losses(x, y, training=True)
+        grads = tape.gradient(values["loss"], self.trainable_weights)
+        self.optimizer.apply_gradients(
+            (g, w) for g, w in zip(grads, self.trainable_weights, strict=True) if g is not None
+        )
+        return self._log(values)
+
+    def test_step(self, data):
+        x, y = data
+        return self._log(self.compute_losses(x, y, training=False))
+
+
+class Classifier(TrainableModel):
+    """A model that predicts the label: ``classify(x) -> p(y|x)``.
+
+    Args:
+        num_classes: number of label classes.
+        image_shape: shape of one image, e.g. ``(28, 28, 1)``.
+    """
+
+    def __init__(self, num_classes: int, image_shape: Sequence[int] = (28, 28, 1),
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_classes = int(num_classes)
+        self.image_shape = tuple(int(d) for d in image_shape)
+
+    def classify(self, x, training: bool = False):
+        """Return class probabilities ``p(y | x)``, shape ``(N, num_classes)``."""
+        raise NotImplementedError
+
+    def call(self, x, training: bool = False):
+        return self.classify(x, training=training)
+
+
+class DisentanglingModel(Classifier):
+    """A model that splits an image into content ``s`` and style ``z`` and back.
+
+    Args:
+        num_classes: number of label classes.
+        content_dim: size of the content code ``s``.
+        style_dim: size of the style code ``z``.
+        image_shape: shape of one image, e.g. ``(28, 28, 1)``.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        content_dim: int,
+        style_dim: int,
+        image_shape: Sequence[int] = (28, 28, 1),
+        **kwargs,
+    ) -> None:
+        super().__init__(num_classes=num_classes, image_shape=image_shape, **kwargs)
+        self.content_dim = int(content_dim)
+        self.style_dim = int(style_dim)
+        self.class_prototypes: np.ndarray | None = None
+
+    # ------------------------------------------------------------ the interface
+    def encode(self, x, training: bool = False):
+        """Return ``(s, z)`` for a batch of images."""
+        raise NotImplementedError
+
+    def decode(self, s, z, training: bool = False):
+        """Return images (values in [0, 1]) for content ``s`` and style ``z``."""
+        raise NotImplementedError
+
+    def content_for_label(self, labels):
+        """Content codes ``s`` that stand for the integer ``labels``.
+
+        Models whose content *is* a class code (one-hot, softmax) override
+        this.  The default uses class prototypes — the mean ``s`` of each
+        class — computed by :func:`fit_class_prototypes`.
+        """
+        if self.class_prototypes is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no fixed code per class. Call "
+                "`helpers.core.interface.fit_class_prototypes(model, x, y)` first to use "
+                "the mean content code of each class."
+            )
+        return ops.convert_to_tensor(self.class_prototypes[np.asarray(labels, dtype=np.int64)])
+
+    def call(self, x, training: bool = False):
+        s, z = self.encode(x, training=training)
+        return self.decode(s, z, training=training)
+
+
+# ---------------------------------------------------------- numpy conveniences
+def _batches(n: int, batch_size: int):
+    for start in range(0, n, batch_size):
+        yield slice(start, min(n, start + batch_size))
+
+
+def encode_all(model: DisentanglingModel, x: np.ndarray, batch_size: int = 1000):
+    """``(s, z)`` as NumPy arrays for all images, computed in batches."""
+    s_parts, z_parts = [], []
+    for sl in _batches(len(x), batch_size):
+        s, z = model.encode(ops.convert_to_tensor(x[sl]), training=False)
+        s_parts.append(ops.convert_to_numpy(s))
+        z_parts.append(ops.convert_to_numpy(z))
+    return np.concatenate(s_parts), np.concatenate(z_parts)
+
+
+def decode_all(model: DisentanglingModel, s: np.ndarray, z: np.ndarray,
+               batch_size: int = 1000) -> np.ndarray:
+    """Images for all ``(s, z)`` pairs as a NumPy array, computed in batches."""
+    s, z = np.asarray(s, np.float32), np.asarray(z, np.float32)
+    if len(s) != len(z):
+        raise ValueError(f"s and z must have the same length; got {len(s)} and {len(z)}.")
+    parts = [
+        ops.convert_to_numpy(model.decode(ops.convert_to_tensor(s[sl]),
+                                          ops.convert_to_tensor(z[sl]), training=False))
+        for sl in _batches(len(s), batch_size)
+    ]
+    return np.concatenate(parts)
+
+
+def predict_proba(model: Classifier, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Class probabilities for all images as a NumPy array."""
+    return np.concatenate([
+        ops.convert_to_numpy(model.classify(ops.convert_to_tensor(x[sl]), training=False))
+        for sl in _batches(len(x), batch_size)
+    ])
+
+
+def reconstruct_all(model: DisentanglingModel, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Reconstructions ``decode(encode(x))`` for all images."""
+    s, z = encode_all(model, x, batch_size)
+    return decode_all(model, s, z, batch_size)
+
+
+def content_codes(model: DisentanglingModel, labels) -> np.ndarray:
+    """``content_for_label`` as a NumPy array."""
+    return ops.convert_to_numpy(model.content_for_label(np.asarray(labels, dtype=np.int64)))
+
+
+def fit_class_prototypes(model: DisentanglingModel, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Store (and return) the mean content code of each class on ``model``."""
+    s, _ = encode_all(model, x)
+    protos = np.stack([s[y == c].mean(axis=0) for c in range(model.num_classes)])
+    model.class_prototypes = protos.astype(np.float32)
+    return model.class_prototypes

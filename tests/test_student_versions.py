@@ -1,0 +1,82 @@
+"""Student versions: every exported body becomes a stub, and a run stops first at a stub."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def _load_tool(name: str):
+    sys.path.insert(0, str(ROOT / "tools"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+student = _load_tool("student_version")
+
+
+def test_stub_keeps_signature_and_docstring():
+    src = (
+        "#| export\n"
+        "import numpy as np\n\n"
+        "def f(a, b=2):\n"
+        '    """Add two numbers."""\n'
+        "    c = a + b\n"
+        "    return c\n\n"
+        "class K:\n"
+        "    scale = 3\n\n"
+        "    def g(self, x):\n"
+        "        return x * self.scale\n\n"
+        "@add_to_class(K)\n"
+        "def h(self):\n"
+        '    """Say hello."""\n'
+    )
+    out, n = student.stub_source(src)
+    assert n == 3
+    tree = ast.parse(out)  # still valid Python
+    assert "c = a + b" not in out and "x * self.scale" not in out
+    assert '"""Add two numbers."""' in out and "scale = 3" in out
+    assert "write `f` — Add two numbers" in out
+    assert "write `K.g`" in out and "write `K.h` — Say hello" in out
+    assert sum(isinstance(n, ast.Raise) for n in ast.walk(tree)) == 3
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_student_version_fails_first_at_a_stub(path, tmp_path):
+    nb, n_stubs = student.student_notebook(path)
+    text = "".join(c.source for c in nb.cells)
+    assert "{admonition} Solution" not in text  # hidden solutions are removed
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    if n_stubs == 0:  # e.g. the comparison chapter, which only imports
+        pytest.skip(f"{path.name} has no export cells")
+    target = tmp_path / path.name
+    nbformat.write(nb, target)
+    env = {"HF_PROFILE": "smoke"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        with pytest.raises(CellExecutionError) as err:
+            client.execute()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert err.value.ename == "NotImplementedError", err.value.evalue
+    assert student.STUB_MARKER in err.value.evalue

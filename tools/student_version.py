@@ -1,0 +1,119 @@
+"""Write the student version of a chapter: the code to implement becomes stubs.
+
+    python tools/student_version.py chapters/01_xcov.ipynb [more.ipynb ...] [--out DIR]
+
+In every ``#| export`` cell the body of each function and method is replaced by
+its docstring and ``raise NotImplementedError(<hint>)``; the hint names what to
+write and quotes the first line of its docstring.  Hidden solutions (dropdown
+admonitions) are removed and all outputs cleared.  Everything else — prose,
+equations, checks, training, figures — stays, so a student fills in the stubs
+and runs the chapter; the first stub still empty stops it with its hint.
+Written to ``_build/students/`` unless ``--out`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from export_papers import ROOT, is_export_cell  # noqa: E402
+
+STUB_MARKER = "✏️ Exercise"
+
+
+def _function_nodes(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Top-level functions and methods of top-level classes (not nested helpers)."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.append(node)
+        elif isinstance(node, ast.ClassDef):
+            found += [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return found
+
+
+def _hint(qualname: str, node: ast.FunctionDef) -> str:
+    doc = (ast.get_docstring(node) or "").strip().splitlines()
+    what = f" — {doc[0].rstrip('.')}" if doc else ""
+    return (f"{STUB_MARKER}: write `{qualname}`{what}. The text and equation above this cell "
+            "say what it computes; the check after it tells you when it is right.")
+
+
+def stub_source(source: str) -> tuple[str, int]:
+    """``source`` with every function body replaced by a stub; returns ``(text, n_stubs)``."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    owners = {id(n): c.name for c in tree.body if isinstance(c, ast.ClassDef) for n in c.body}
+    edits = []
+    for node in _function_nodes(tree):
+        body = node.body
+        keep_doc = isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None),
+                                                                ast.Constant) \
+            and isinstance(body[0].value.value, str)
+        first = body[1] if keep_doc and len(body) > 1 else (None if keep_doc else body[0])
+        indent = " " * (body[0].col_offset)
+        qualname = f"{owners[id(node)]}.{node.name}" if id(node) in owners else node.name
+        for deco in node.decorator_list:  # @add_to_class(Cls) names the class
+            if isinstance(deco, ast.Call) and getattr(deco.func, "id", "") == "add_to_class" \
+                    and deco.args and isinstance(deco.args[0], ast.Name):
+                qualname = f"{deco.args[0].id}.{node.name}"
+        stub = f"{indent}raise NotImplementedError({_hint(qualname, node)!r})"
+        if first is None:  # only a docstring: add the stub after it
+            edits.append((body[0].end_lineno, body[0].end_lineno, [stub]))
+        else:
+            edits.append((first.lineno - 1, node.end_lineno, [stub]))
+    for start, end, new in sorted(edits, reverse=True):
+        lines[start:end] = new
+    return "\n".join(lines), len(edits)
+
+
+def _is_solution(cell) -> bool:
+    text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+    return cell.cell_type == "markdown" and "{admonition}" in text and "dropdown" in text \
+        and "olution" in text
+
+
+def student_notebook(path: Path) -> tuple[nbformat.NotebookNode, int]:
+    """The student version of the notebook at ``path`` and its number of stubs."""
+    nb = nbformat.read(path, as_version=4)
+    n_stubs = 0
+    cells = []
+    for cell in nb.cells:
+        if _is_solution(cell):
+            continue
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            if is_export_cell(cell):
+                cell.source, n = stub_source(cell.source)
+                n_stubs += n
+        cells.append(cell)
+    nb.cells = cells
+    nb.metadata.pop("widgets", None)
+    nb.metadata["hidden_factors"] = {"student_version_of": path.name, "stubs": n_stubs}
+    return nb, n_stubs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "students")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in args.notebooks:
+        if not path.is_file():
+            print(f"{path}: no such notebook", file=sys.stderr)
+            return 2
+        nb, n_stubs = student_notebook(path)
+        target = args.out / path.name
+        nbformat.write(nb, target)
+        print(f"{target}: {n_stubs} stubs to implement")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
