@@ -21,7 +21,7 @@ def test_no_module_outside_papers_is_named_after_a_paper():
 def test_readme_layout_lists_every_helpers_folder():
     readme = (ROOT / "README.md").read_text()
     layout = readme[readme.index("## Layout"):]
-    listed = set(re.findall(r"helpers/(\w+)/", layout))
+    listed = set(re.findall(r"(?m)^  (\w+)/ ", layout))  # the folders indented under helpers/
     folders = {p.name for p in (ROOT / "helpers").iterdir()
                if p.is_dir() and (p / "__init__.py").exists()}
     assert listed == folders
