@@ -88,8 +88,8 @@ def report(name: str, value: float, fmt: str = "{:.4g}", label: str | None = Non
     glue(name, value, display=False)
 
 
-def runtime_note() -> dict:
-    """Print how long the chapter took since :func:`setup`, on what; return the run's record.
+def runtime_note() -> None:
+    """Print how long the chapter took since :func:`setup`, on what (a chapter's last cell).
 
     With ``HF_RESULTS_DIR`` (and ``HF_NOTEBOOK``) set, the record — profile,
     seed, seconds, hardware, library versions and every :func:`report`-ed
@@ -119,7 +119,6 @@ def runtime_note() -> dict:
         tmp = path.with_suffix(".json.part")
         tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
         tmp.replace(path)  # atomic: a half-written file never replaces a good one
-    return record
 
 
 def _find_results_dir() -> Path | None:

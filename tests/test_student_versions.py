@@ -42,13 +42,16 @@ def test_stub_keeps_signature_and_docstring():
         "        return x * self.scale\n\n"
         "@add_to_class(K)\n"
         "def h(self):\n"
-        '    """Say hello."""\n'
+        '    """Say hello."""\n\n'
+        "def _check(a):\n"
+        "    return a\n"
     )
     out, n = student.stub_source(src)
     assert n == 3
     tree = ast.parse(out)  # still valid Python
     assert "c = a + b" not in out and "x * self.scale" not in out
     assert '"""Add two numbers."""' in out and "scale = 3" in out
+    assert "def _check(a):\n    return a" in out  # private helpers stay as given
     assert "write `f` — Add two numbers" in out
     assert "write `K.g`" in out and "write `K.h` — Say hello" in out
     assert sum(isinstance(n, ast.Raise) for n in ast.walk(tree)) == 3

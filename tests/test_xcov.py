@@ -1,12 +1,15 @@
+"""The XCov penalty and autoencoder of chapters/01_xcov.ipynb (via helpers.papers.xcov)."""
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from keras import ops
 
-from helpers.interface import content_codes, encode_all
-from helpers.training import train
-from helpers.xcov import XCovAutoencoder, half_sum_squared_error, xcov_penalty
+from helpers.core.interface import DisentanglingModel, content_codes, encode_all
+from helpers.core.losses import bernoulli_nll, half_sum_squared_error
+from helpers.core.training import train
+from helpers.papers.xcov import RECONSTRUCTIONS, XCovAutoencoder, xcov_penalty
 
 
 def _numpy_xcov(y, z):
@@ -69,6 +72,7 @@ def test_model_interface_and_training(tiny_images):
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     log = train(model, x, y, epochs=2, batch_size=20)
     assert {"loss", "rec", "ce", "xcov", "acc"} <= set(log.history)
+    assert model.loss_names == ("loss", "rec", "ce", "xcov", "acc")
     assert all(np.isfinite(v).all() for v in log.history.values())
 
 
@@ -92,3 +96,33 @@ def test_half_sum_squared_error_and_reconstruction_choice():
     assert float(half_sum_squared_error(x, x_hat)) == pytest.approx(0.5 * 4 * 0.25)
     with pytest.raises(ValueError, match="reconstruction"):
         XCovAutoencoder(reconstruction="l1")
+
+
+@pytest.mark.parametrize("alpha, beta, gamma", [(2.0, 3.0, 5.0), (0.0, 0.0, 5.0)])
+def test_loss_is_the_weighted_sum_of_its_terms(tiny_images, alpha, beta, gamma):
+    x, y = tiny_images
+    keras.utils.set_random_seed(0)
+    model = XCovAutoencoder(style_dim=3, hidden=(16,), alpha=alpha, beta=beta, gamma=gamma)
+    assert isinstance(model, DisentanglingModel)
+    values = {k: float(v) for k, v in model.compute_losses(x[:20], y[:20]).items()}
+    assert list(values) == ["loss", "rec", "ce", "xcov", "acc"]
+    assert values["xcov"] > 0
+    assert values["loss"] == pytest.approx(
+        alpha * values["rec"] + beta * values["ce"] + gamma * values["xcov"], rel=1e-5)
+    probs, z = model.heads(x[:20])
+    assert values["xcov"] == pytest.approx(_numpy_xcov(probs.numpy(), z.numpy()), rel=1e-3)
+    np.testing.assert_allclose(model.classify(x[:20]).numpy(), probs.numpy(), rtol=1e-6)
+    # the decoder reads the encoder's own softmax y (not the true label)
+    x_hat = model.decode(probs, z)
+    assert values["rec"] == pytest.approx(float(half_sum_squared_error(x[:20], x_hat)),
+                                          rel=1e-5)
+
+
+def test_bce_reconstruction_option(tiny_images):
+    x, y = tiny_images
+    assert RECONSTRUCTIONS == ("sse", "bce")
+    keras.utils.set_random_seed(0)
+    model = XCovAutoencoder(style_dim=2, hidden=(16,), reconstruction="bce")
+    rec = float(model.compute_losses(x[:20], y[:20])["rec"])
+    s, z = model.encode(x[:20])
+    assert rec == pytest.approx(float(bernoulli_nll(x[:20], model.decode(s, z))), rel=1e-5)

@@ -2,7 +2,8 @@
 
     python tools/student_version.py chapters/01_xcov.ipynb [more.ipynb ...] [--out DIR]
 
-In every ``#| export`` cell the body of each function and method is replaced by
+In every ``#| export`` cell the body of each function and method (but not of
+private helpers such as ``_check_inputs``, which stay as given) is replaced by
 its docstring and ``raise NotImplementedError(<hint>)``; the hint names what to
 write and quotes the first line of its docstring.  Hidden solutions (dropdown
 admonitions) are removed and all outputs cleared.  Everything else — prose,
@@ -26,14 +27,22 @@ from export_papers import ROOT, is_export_cell  # noqa: E402
 STUB_MARKER = "✏️ Exercise"
 
 
+def _to_write(node: ast.AST) -> bool:
+    """A function the student writes: not a private helper such as ``_check_inputs``."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    name = node.name
+    return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
+
+
 def _function_nodes(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-    """Top-level functions and methods of top-level classes (not nested helpers)."""
+    """Top-level functions and methods of top-level classes (not nested or private helpers)."""
     found = []
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if _to_write(node):
             found.append(node)
         elif isinstance(node, ast.ClassDef):
-            found += [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            found += [n for n in node.body if _to_write(n)]
     return found
 
 
