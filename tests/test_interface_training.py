@@ -1,7 +1,6 @@
 import keras
 import numpy as np
 import pytest
-from helpers.papers.warmup import Autoencoder, ConditionalAutoencoder
 from keras import ops
 
 from helpers.core.interface import (
@@ -14,6 +13,7 @@ from helpers.core.interface import (
     reconstruct_all,
 )
 from helpers.core.training import TrainingLog, train
+from helpers.papers.warmup import Autoencoder, ConditionalAutoencoder
 
 
 def test_autoencoder_interface_shapes(tiny_images):
@@ -39,6 +39,30 @@ def test_conditional_autoencoder_interface(tiny_images):
     out = decode_all(cae, content_codes(cae, y), z)
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
 
+
+def test_losses_follow_their_equations(tiny_images):
+    """rec from the TRUE label's one-hot code, ce from classify, loss = rec + beta * ce."""
+    x = tiny_images[0][:8]
+
+    def nll(x_hat):  # Bernoulli NLL summed over pixels, averaged over images
+        x_hat = np.clip(x_hat, 1e-7, 1 - 1e-7)
+        per_image = -np.sum(x * np.log(x_hat) + (1 - x) * np.log(1 - x_hat), axis=(1, 2, 3))
+        return float(per_image.mean())
+
+    ae = Autoencoder(code_dim=3, hidden=(16,))
+    np.testing.assert_allclose(float(ae.compute_losses(x, tiny_images[1][:8])["loss"]),
+                               nll(reconstruct_all(ae, x)), rtol=1e-5)
+    cae = ConditionalAutoencoder(style_dim=2, hidden=(16,), beta=3.0)
+    probs = predict_proba(cae, x)
+    y = (probs.argmax(axis=1) + 1) % 10  # never the classifier's guess
+    values = {k: float(v) for k, v in cae.compute_losses(x, y).items()}
+    assert list(values) == ["loss", "rec", "ce", "acc"]
+    _, z = encode_all(cae, x)
+    rec = nll(decode_all(cae, np.eye(10)[y], z))
+    ce = float(-np.mean(np.log(probs[np.arange(8), y])))
+    np.testing.assert_allclose([values["rec"], values["ce"]], [rec, ce], rtol=1e-5)
+    assert values["acc"] == 0.0
+    np.testing.assert_allclose(values["loss"], rec + 3.0 * ce, rtol=1e-5)
 
 def test_decode_all_rejects_mismatched_lengths():
     cae = ConditionalAutoencoder(style_dim=2, hidden=(8,))

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from helpers.papers.warmup import ConditionalAutoencoder
 
 from helpers.eval.metrics import (
     COLUMNS,
@@ -11,6 +10,7 @@ from helpers.eval.metrics import (
     scorecard,
     swap_measurements,
 )
+from helpers.papers.warmup import ConditionalAutoencoder
 
 
 def _blobs(n=400, informative=True, seed=0):

@@ -4,10 +4,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from helpers.papers.warmup import ConditionalAutoencoder  # noqa: E402
 
 from helpers.core.training import TrainingLog  # noqa: E402
 from helpers.eval import tables  # noqa: E402
+from helpers.papers.warmup import ConditionalAutoencoder  # noqa: E402
 from helpers.viz import plots, widgets  # noqa: E402
 
 
