@@ -1,4 +1,8 @@
-"""Tests for the k-sparse gate, its annealing callback and the (C)VAE models."""
+"""Tests for the k-sparse gate, its annealing callback and the (C)VAE models.
+
+They test the code of chapters/02_ksparse_cvae.ipynb, exported to
+``helpers.papers.ksparse_cvae``.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers.ksparse import (
+from helpers.core.training import train
+from helpers.eval.metrics import most_label_informative_unit, scorecard
+from helpers.papers.ksparse_cvae import (
     VAE,
     KAnnealing,
     KSparse,
     KSparseCVAE,
-    gate_explorer,
-    morph_rows,
-    most_label_informative_unit,
     negative_elbo,
 )
-from helpers.metrics import disentanglement_report
-from helpers.training import train
+from helpers.viz.plots import morph_rows
+from helpers.viz.widgets import variant_explorer
 
 
 def _rows(n=64, width=10, seed=0):
@@ -133,8 +136,8 @@ def test_cvae_trains_learns_labels_and_follows_interface(tiny_data):
     assert tuple(s.shape) == (5, 3) and tuple(z.shape) == (5, 2)
     assert ((keras.ops.convert_to_numpy(s) != 0).sum(axis=1) == 1).all()  # k = 1 gate
     assert tuple(model.decode(model.content_for_label([0, 2]), z[:2]).shape) == (2, 8, 8, 1)
-    report = disentanglement_report(model, x, y, x, y)
-    assert report["accuracy"] > 0.9
+    card = scorecard(model, x, y, x, y)
+    assert card["accuracy"] > 0.9
     assert np.isfinite(negative_elbo(model, x))
 
 
@@ -156,7 +159,7 @@ def test_plain_vae_has_no_content_and_cannot_classify(tiny_data):
     assert tuple(s.shape) == (4, 0) and tuple(z.shape) == (4, 2)
     with pytest.raises(NotImplementedError, match="cannot classify"):
         model.classify(x[:4])
-    assert np.isnan(disentanglement_report(model, x, y, x, y)["accuracy"])
+    assert np.isnan(scorecard(model, x, y, x, y)["accuracy"])
     unit = most_label_informative_unit(model, x, y)
     assert 0 <= unit < 2
     rows = morph_rows(model, x[:3], unit, [-2, 0, 2])
@@ -170,14 +173,14 @@ def test_negative_weights_raise():
         KSparseCVAE(gamma=-1.0)
 
 
-def test_gate_explorer_switches_variant(tiny_data):
+def test_variant_explorer_switches_gate(tiny_data):
     models = {"k=1": _cvae(k=1), "k=3": _cvae(k=3)}
     for m in models.values():
         m(tiny_data[0][:2])
-    widget = gate_explorer(models, max_sliders=2)
+    widget = variant_explorer(models, max_sliders=2, description="gate")
     picker, holder = widget.children
     first = holder.children[0]
     picker.value = "k=3"
     assert holder.children[0] is not first
     with pytest.raises(ValueError, match="at least one"):
-        gate_explorer({})
+        variant_explorer({})
