@@ -9,7 +9,8 @@
 # chapters' `#| export` cells into helpers/papers/ (commit them too);
 # `HF_PROFILE=full make record NB=...` records a paper-scale run in results/.
 # Teachers: `make student NB=chapters/01_xcov.ipynb` writes the student version
-# (stubs to implement) into _build/students/.
+# (stubs to implement) into _build/students/; ONLY=KSparse.mask,KSparse.call
+# stubs just those pieces.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -44,7 +45,7 @@ export: $(STAMP)
 	$(BIN)/python tools/export_papers.py
 
 student: $(STAMP)
-	$(BIN)/python tools/student_version.py $(or $(NB),chapters/*.ipynb)
+	$(BIN)/python tools/student_version.py $(or $(NB),chapters/*.ipynb) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf _build

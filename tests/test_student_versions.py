@@ -57,6 +57,12 @@ def test_stub_keeps_signature_and_docstring():
     assert sum(isinstance(n, ast.Raise) for n in ast.walk(tree)) == 3
 
 
+def test_only_stubs_the_named_pieces():
+    src = "def f(a):\n    return a\n\nclass K:\n    def g(self):\n        return 1\n"
+    out, n = student.stub_source(src, only={"K.g"})
+    assert n == 1 and "def f(a):\n    return a" in out and "write `K.g`" in out
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_student_version_fails_first_at_a_stub(path, tmp_path):
     nb, n_stubs = student.student_notebook(path)

@@ -9,7 +9,8 @@ write and quotes the first line of its docstring.  Hidden solutions (dropdown
 admonitions) are removed and all outputs cleared.  Everything else — prose,
 equations, checks, training, figures — stays, so a student fills in the stubs
 and runs the chapter; the first stub still empty stops it with its hint.
-Written to ``_build/students/`` unless ``--out`` says otherwise.
+Written to ``_build/students/`` unless ``--out`` says otherwise; ``--only
+KSparse.mask,KSparse.call`` stubs just those (an exercise on one piece).
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ def _hint(qualname: str, node: ast.FunctionDef) -> str:
             "say what it computes; the check after it tells you when it is right.")
 
 
-def stub_source(source: str) -> tuple[str, int]:
-    """``source`` with every function body replaced by a stub; returns ``(text, n_stubs)``."""
+def stub_source(source: str, only: set[str] | None = None) -> tuple[str, int]:
+    """``source`` with function bodies replaced by stubs; returns ``(text, n_stubs)``.
+
+    ``only`` (e.g. ``{"xcov_penalty", "KSparse.mask"}``) limits the stubs to
+    those names; by default every function and method is stubbed.
+    """
     tree = ast.parse(source)
     lines = source.splitlines()
     owners = {id(n): c.name for c in tree.body if isinstance(c, ast.ClassDef) for n in c.body}
@@ -71,6 +76,8 @@ def stub_source(source: str) -> tuple[str, int]:
             if isinstance(deco, ast.Call) and getattr(deco.func, "id", "") == "add_to_class" \
                     and deco.args and isinstance(deco.args[0], ast.Name):
                 qualname = f"{deco.args[0].id}.{node.name}"
+        if only is not None and qualname not in only and node.name not in only:
+            continue
         stub = f"{indent}raise NotImplementedError({_hint(qualname, node)!r})"
         if first is None:  # only a docstring: add the stub after it
             edits.append((body[0].end_lineno, body[0].end_lineno, [stub]))
@@ -87,7 +94,8 @@ def _is_solution(cell) -> bool:
         and "olution" in text
 
 
-def student_notebook(path: Path) -> tuple[nbformat.NotebookNode, int]:
+def student_notebook(path: Path, only: set[str] | None = None
+                     ) -> tuple[nbformat.NotebookNode, int]:
     """The student version of the notebook at ``path`` and its number of stubs."""
     nb = nbformat.read(path, as_version=4)
     n_stubs = 0
@@ -98,7 +106,7 @@ def student_notebook(path: Path) -> tuple[nbformat.NotebookNode, int]:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             if is_export_cell(cell):
-                cell.source, n = stub_source(cell.source)
+                cell.source, n = stub_source(cell.source, only)
                 n_stubs += n
         cells.append(cell)
     nb.cells = cells
@@ -111,16 +119,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "students")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated names to stub (e.g. KSparse.mask,KSparse.call); "
+                             "default: every exported function and method")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    only = {name.strip() for name in args.only.split(",")} if args.only else None
     for path in args.notebooks:
         if not path.is_file():
             print(f"{path}: no such notebook", file=sys.stderr)
             return 2
-        nb, n_stubs = student_notebook(path)
+        nb, n_stubs = student_notebook(path, only)
         target = args.out / path.name
         nbformat.write(nb, target)
         print(f"{target}: {n_stubs} stubs to implement")
+        if only is not None and n_stubs == 0:
+            print(f"{path}: none of {sorted(only)} is an exported function", file=sys.stderr)
+            return 2
     return 0
 
 
