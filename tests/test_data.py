@@ -53,6 +53,7 @@ def test_data_dir_is_used_first(tmp_path, no_network):
     assert ds.x_train.dtype == np.float32 and ds.y_train.dtype == np.int64
     assert 0.0 <= ds.x_train.min() and ds.x_train.max() <= 1.0
     assert "data directory" in ds.source and not ds.is_fallback
+    assert str(tmp_path) not in ds.describe()  # outputs never print a machine's folders
     assert no_network == []  # the network was never touched
 
 

@@ -106,12 +106,13 @@ def load_mnist(
                 f"No mnist.npz in the data directory {Path(data_dir)} (from the data_dir "
                 f"argument or {DATA_DIR_ENV_VAR}). Put a Keras-layout mnist.npz there or unset it."
             )
-        arrays, source = _read_mnist_npz(path), f"data directory ({path})"
+        arrays, source = _read_mnist_npz(path), f"data directory ({path.name})"
     if arrays is None:
         try:
             path, how = fetch_file(MNIST_URL, "mnist.npz", MNIST_SHA256, cache_dir=cache_dir)
             arrays = _read_mnist_npz(path)
-            source = f"Keras cache ({path})" if how == "cache" else f"downloaded to {path}"
+            source = (f"Keras cache ({path.name})" if how == "cache"
+                      else f"downloaded into the Keras cache ({path.name})")
         except DownloadError as err:
             if not allow_fallback:
                 raise

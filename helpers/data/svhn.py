@@ -84,7 +84,7 @@ def _find_real_svhn(data_dir, cache_dir) -> tuple[dict[str, Path], str] | None:
     if folder is not None:
         paths = {k: Path(folder).expanduser() / name for k, (name, _) in SVHN_FILES.items()}
         if all(p.is_file() for p in paths.values()):
-            return paths, f"data directory ({Path(folder)})"
+            return paths, "data directory (train_32x32.mat, test_32x32.mat)"
         if explicit:
             raise FileNotFoundError(
                 f"No train_32x32.mat/test_32x32.mat in {Path(folder)}. Put the cropped-digit SVHN "
@@ -95,8 +95,8 @@ def _find_real_svhn(data_dir, cache_dir) -> tuple[dict[str, Path], str] | None:
         paths[key], how = fetch_file(SVHN_URL.format(name=name), name, sha, cache_dir=cache_dir,
                                      timeout=8.0)
         hows.add(how)
-    where = "Keras cache" if hows == {"cache"} else "downloaded"
-    return paths, f"{where} ({paths['train'].parent})"
+    where = "Keras cache" if hows == {"cache"} else "downloaded into the Keras cache"
+    return paths, f"{where} (train_32x32.mat, test_32x32.mat)"
 
 
 def load_svhn(
