@@ -159,8 +159,9 @@ def add_to_class(cls: type) -> Callable:
         raise TypeError(f"add_to_class needs a class; got {cls!r}.")
 
     def attach(fn: Callable) -> Callable:
-        fn.__qualname__ = f"{cls.__name__}.{fn.__name__}"
-        setattr(cls, fn.__name__, fn)
+        target = fn.fget if isinstance(fn, property) else fn  # a property attaches too
+        target.__qualname__ = f"{cls.__name__}.{target.__name__}"
+        setattr(cls, target.__name__, fn)
         return fn
 
     return attach

@@ -1,4 +1,7 @@
-"""Tests for the two-step model (helpers.two_step) and the conv blocks it uses."""
+"""Tests for the two-step model and the conv blocks it uses.
+
+They test the code of chapters/04_two_step.ipynb, exported to ``helpers.papers.two_step``.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,12 @@ import numpy as np
 import pytest
 from keras import ops
 
-from helpers.blocks import conv_decoder, conv_encoder, mlp
-from helpers.losses import sparse_cross_entropy
-from helpers.metrics import swap_measurements
-from helpers.training import set_seed, train
-from helpers.two_step import ContentClassifier, TwoStepModel
+from helpers.core.blocks import conv_decoder, conv_encoder, mlp
+from helpers.core.interface import Classifier, DisentanglingModel
+from helpers.core.losses import sparse_cross_entropy
+from helpers.core.training import set_seed, train
+from helpers.eval.metrics import swap_measurements
+from helpers.papers.two_step import ContentClassifier, TwoStepModel
 
 
 def _snapshot(weights) -> list[np.ndarray]:
@@ -67,9 +71,14 @@ def test_shapes_and_interface(tiny_images):
     probs = ops.convert_to_numpy(model.classify(x[:7]))
     assert probs.shape == (7, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
-    s1, z1 = model.content.encode(x[:7])
-    assert tuple(s1.shape) == (7, 4) and tuple(z1.shape) == (7, 0)
+    # step 1 is a classifier only: its code s is the step-2 model's content code
+    s1 = model.content.s_encoder(x[:7])
+    assert tuple(s1.shape) == (7, 4)
+    np.testing.assert_allclose(ops.convert_to_numpy(s1), ops.convert_to_numpy(s), rtol=1e-6)
+    np.testing.assert_allclose(ops.convert_to_numpy(model.content.classify(x[:7])), probs,
+                               rtol=1e-6)
     assert (model.content_dim, model.style_dim) == (4, 3)
+    assert model.content.content_dim == 4
 
 
 def test_bad_arguments_give_clear_errors():
@@ -82,8 +91,21 @@ def test_bad_arguments_give_clear_errors():
         TwoStepModel(content, adversary_steps=0)
     with pytest.raises(ValueError, match="adversarial_loss"):
         TwoStepModel(content, adversarial_loss="hinge")
-    with pytest.raises(NotImplementedError, match="no decoder"):
-        content.decode(None, None)
+    with pytest.raises(ValueError, match="style_dim"):
+        TwoStepModel(content, style_dim=0)
+    with pytest.raises(ValueError, match="content_dim"):
+        ContentClassifier(content_dim=1.5)
+    # step 1 has no decoder: it is a classifier, not a disentangling model
+    assert isinstance(content, Classifier) and not isinstance(content, DisentanglingModel)
+    assert not hasattr(content, "decode") and not hasattr(content, "encode")
+
+
+def test_fit_without_the_adversary_optimizer_is_refused(tiny_images):
+    x, y = tiny_images
+    content = ContentClassifier(content_dim=4, hidden=16, classifier_hidden=(8,))
+    model = TwoStepModel(content, style_dim=3, hidden=16, adversary_hidden=(8,))
+    with pytest.raises(RuntimeError, match="Compile"):
+        model.train_step((x[:4], y[:4]))
 
 
 # ----------------------------------------------------------------- freezing
@@ -98,6 +120,7 @@ def test_step_two_leaves_s_untouched(tiny_images):
     assert _changed(z_before, model.z_encoder.trainable_weights)
     assert _changed(adv_before, model.adversary.trainable_weights)
     assert {"rec", "adv_acc", "s_acc"} <= set(log.history)
+    assert model.loss_names == ("loss", "rec", "adv_ce", "adv_acc", "s_acc")
     # 60 images / batches of 20 = 3 steps per epoch; 2 adversary updates per autoencoder update
     assert int(model.optimizer.iterations) == 6
     assert int(model.adversary_optimizer.iterations) == 12
@@ -109,6 +132,16 @@ def test_one_step_variant_trains_s(tiny_images):
     before = _snapshot(model.content.s_encoder.trainable_weights)
     train(model, x, y, epochs=1, batch_size=20)
     assert _changed(before, model.content.s_encoder.trainable_weights)
+
+
+def test_step_one_trains_and_logs_its_accuracy(tiny_images):
+    x, y = tiny_images
+    set_seed(0)
+    content = ContentClassifier(content_dim=4, hidden=16, classifier_hidden=(8,))
+    content.compile(optimizer=keras.optimizers.Adam(1e-2))
+    log = train(content, x, y, epochs=2, batch_size=20)
+    assert set(log.history) == {"loss", "acc"}
+    assert log["loss"][-1] < log["loss"][0]
 
 
 # ------------------------------------------------------- the adversarial sign
@@ -132,10 +165,15 @@ def test_adversary_step_decreases_its_loss(tiny_images):
     x, y = tiny_images
     model = _two_step()
     z = model.z_encoder(x, training=True)
+    z_before = _snapshot(model.z_encoder.trainable_weights)
     ce_before = _adversary_ce(model, x, y)
     for _ in range(3):
-        model.adversary_step(z, y)
+        out = model.adversary_step(z, y)
+    assert set(out) == {"adv_ce", "adv_acc"}
     assert _adversary_ce(model, x, y) < ce_before - 1e-3
+    assert not _changed(z_before, model.z_encoder.trainable_weights), "Z-encoder moved"
+    assert int(model.adversary_optimizer.iterations) == 3
+    assert int(model.optimizer.iterations) == 0
 
 
 def test_lambda_zero_ignores_the_adversary(tiny_images):
@@ -162,7 +200,7 @@ def test_adversarial_loss_signs(tiny_images):
 def test_swap_measurements(tiny_images):
     x, y = tiny_images
     model = _two_step()
-    out = swap_measurements(model, model.content, x, y)
+    out = swap_measurements(model, x, y, judge=model.content)
     assert set(out) == {"follows_content", "follows_style", "mse_own_z", "mse_foreign_z"}
     assert 0.0 <= out["follows_content"] + out["follows_style"] <= 1.0
     assert out["mse_own_z"] > 0 and out["mse_foreign_z"] > 0
