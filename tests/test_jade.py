@@ -6,17 +6,25 @@ import keras
 import numpy as np
 import pytest
 
-from helpers.interface import decode_all, encode_all, predict_proba
-from helpers.jade import (
+from helpers.core.interface import (
+    Classifier,
+    DisentanglingModel,
+    decode_all,
+    encode_all,
+    predict_proba,
+)
+from helpers.core.losses import gaussian_kl
+from helpers.core.training import train
+from helpers.papers.jade import (
     JADE,
+    JadeDomain,
     PairedClassifier,
     SingleClassifier,
     class_matching_divergence,
     domain_accuracy,
-    gaussian_kl,
     run_experiment,
+    scarce_epochs,
 )
-from helpers.training import train
 
 
 def _data(n=40, seed=0):
@@ -49,9 +57,33 @@ def test_matching_only_counts_same_class_pairs():
     assert float(none) == 0.0
 
 
+def test_matching_equals_a_loop_over_same_class_pairs():
+    rng = np.random.default_rng(3)
+    m_a, v_a = rng.normal(size=(7, 4)).astype("float32"), rng.normal(size=(7, 4)).astype("float32")
+    m_b, v_b = rng.normal(size=(5, 4)).astype("float32"), rng.normal(size=(5, 4)).astype("float32")
+    y_a, y_b = rng.integers(0, 3, 7), rng.integers(0, 3, 5)
+
+    def kl(m1, v1, m2, v2):
+        return 0.5 * np.sum(v2 - v1 + (np.exp(v1) + (m1 - m2) ** 2) / np.exp(v2) - 1)
+
+    pairs = [kl(m_a[i], v_a[i], m_b[j], v_b[j]) + kl(m_b[j], v_b[j], m_a[i], v_a[i])
+             for i in range(7) for j in range(5) if y_a[i] == y_b[j]]
+    assert pairs, "the seed must give some same-class pairs"
+    value = float(class_matching_divergence(m_a, v_a, y_a, m_b, v_b, y_b))
+    assert value == pytest.approx(np.mean(pairs), rel=1e-4)
+
+
+def test_scarce_epochs_match_the_abundant_steps():
+    # 40 abundant images / 10 = 4 steps per epoch; 20 scarce images = 2 steps per epoch
+    assert scarce_epochs(20, 40, epochs=1, batch_size=10) == 2
+    assert scarce_epochs(200, 600, epochs=1, batch_size=100) == 3
+    assert scarce_epochs(1000, 100, epochs=1, batch_size=100) == 1  # never zero
+
+
 def test_single_classifier_shapes_and_training():
     xs, ys, _, _ = _data()
     model = SingleClassifier(bottleneck=8, hidden=(16,))
+    assert isinstance(model, Classifier) and not isinstance(model, DisentanglingModel)
     model.compile(optimizer="adam")
     log = train(model, xs, ys, epochs=2, batch_size=20)
     assert set(log.history) == {"loss", "acc"}
@@ -62,6 +94,7 @@ def test_single_classifier_shapes_and_training():
 def test_paired_classifier_uses_both_domains():
     xs, ys, xa, ya = _data()
     model = PairedClassifier(xs, ys, bottleneck=8, hidden=(16,))
+    assert isinstance(model, Classifier) and not isinstance(model, DisentanglingModel)
     model.compile(optimizer="adam")
     log = train(model, xa, ya, epochs=1, batch_size=20)
     assert {"ce_scarce", "ce_abundant"} <= set(log.history)
@@ -83,6 +116,7 @@ def test_jade_interface_for_both_domains_and_a_training_step():
     keras.utils.set_random_seed(0)
     xs, ys, xa, ya = _data()
     model = JADE(xs, ys, bottleneck=4, hidden=(16,))
+    assert isinstance(model, DisentanglingModel)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     log = train(model, xa, ya, epochs=2, batch_size=20)
     for key in ("ce_scarce", "rec_abundant", "kl", "match"):
@@ -91,6 +125,7 @@ def test_jade_interface_for_both_domains_and_a_training_step():
     assert s.shape == (40, 4) and z.shape == (40, 4)
     assert decode_all(model, s, z).shape == (40, 32, 32, 3)
     mnist_view = model.domain("abundant")
+    assert isinstance(mnist_view, JadeDomain) and isinstance(mnist_view, DisentanglingModel)
     sa, za = encode_all(mnist_view, xa)
     assert sa.shape == (40, 4)
     # cross-domain: MNIST content with SVHN style and the other way round
@@ -100,6 +135,8 @@ def test_jade_interface_for_both_domains_and_a_training_step():
     # the view shares its parent's weights
     np.testing.assert_allclose(predict_proba(model.domain("scarce"), xs), predict_proba(model, xs),
                                atol=1e-6)
+    with pytest.raises(ValueError, match="domain"):
+        model.domain("mnist")
 
 
 def test_jade_matching_term_pulls_same_class_content_together():
