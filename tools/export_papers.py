@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import textwrap
 import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
