@@ -86,3 +86,22 @@ def test_markdown_tables_printed_by_cells_render_in_the_book():
         assert fmt in {"myst", "gfm"}, (
             f"{sorted(set(printed_tables))} print Markdown tables, but _config.yml renders cell "
             f"Markdown as {fmt!r}; set sphinx.config.nb_render_markdown_format: myst")
+
+
+def _glued_names(nb) -> set[str]:
+    names = set()
+    for cell in _code_cells(nb):
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                names.add(name)
+    return names
+
+
+def test_every_glued_number_in_the_prose_was_recorded(notebook):
+    """A {glue:text} reference to a name the run never glued would render as an error."""
+    path, nb = notebook
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    wanted = set(re.findall(r"\{glue:(?:text|)\}`([A-Za-z0-9_]+)", prose))
+    missing = wanted - _glued_names(nb)
+    assert not missing, f"{path.name}: prose cites numbers this run did not glue: {sorted(missing)}"
