@@ -57,6 +57,15 @@ def test_stub_keeps_signature_and_docstring():
     assert sum(isinstance(n, ast.Raise) for n in ast.walk(tree)) == 3
 
 
+def test_solutions_go_but_the_rest_of_their_cell_stays():
+    md = ("## Exercises\n\n1. **Implement it.** Write f.\n\n"
+          "````{admonition} Solution to exercise 1\n:class: dropdown\n\n```python\nx = 1\n```\n"
+          "````\n\n```{admonition} Note\n:class: dropdown\nkept\n```\n\n## References\n")
+    out = student.strip_solutions(md)
+    assert "Solution" not in out and "x = 1" not in out
+    assert "## Exercises" in out and "## References" in out and "kept" in out
+
+
 def test_only_stubs_the_named_pieces():
     src = "def f(a):\n    return a\n\nclass K:\n    def g(self):\n        return 1\n"
     out, n = student.stub_source(src, only={"K.g"})
@@ -68,6 +77,11 @@ def test_student_version_fails_first_at_a_stub(path, tmp_path):
     nb, n_stubs = student.student_notebook(path)
     text = "".join(c.source for c in nb.cells)
     assert "{admonition} Solution" not in text  # hidden solutions are removed
+    original = nbformat.read(path, as_version=4)
+    headings = [ln for c in original.cells if c.cell_type == "markdown"
+                for ln in c.source.splitlines() if ln.startswith("## ")]
+    assert [ln for c in nb.cells if c.cell_type == "markdown" for ln in c.source.splitlines()
+            if ln.startswith("## ")] == headings  # every section stays
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
     if n_stubs == 0:  # e.g. the comparison chapter, which only imports
         pytest.skip(f"{path.name} has no export cells")

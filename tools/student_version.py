@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -88,10 +89,18 @@ def stub_source(source: str, only: set[str] | None = None) -> tuple[str, int]:
     return "\n".join(lines), len(edits)
 
 
-def _is_solution(cell) -> bool:
-    text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
-    return cell.cell_type == "markdown" and "{admonition}" in text and "dropdown" in text \
-        and "olution" in text
+_FENCE = re.compile(r"(?ms)^(?P<fence>`{3,}|:{3,})\{admonition\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$\n?")
+
+
+def strip_solutions(markdown: str) -> str:
+    """``markdown`` without its hidden solutions (dropdown admonitions titled "Solution...")."""
+
+    def drop(match: re.Match) -> str:
+        head = match.group(0).split("\n", 1)[0]
+        hidden = ":class: dropdown" in match.group("body")
+        return "" if hidden and "olution" in head else match.group(0)
+
+    return _FENCE.sub(drop, markdown)
 
 
 def student_notebook(path: Path, only: set[str] | None = None
@@ -101,8 +110,10 @@ def student_notebook(path: Path, only: set[str] | None = None
     n_stubs = 0
     cells = []
     for cell in nb.cells:
-        if _is_solution(cell):
-            continue
+        if cell.cell_type == "markdown":
+            cell.source = strip_solutions(cell.source)
+            if not cell.source.strip():
+                continue
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             if is_export_cell(cell):
