@@ -5,7 +5,8 @@
 * :func:`runtime_note` — the last cell: how long this run took, on what; when
   ``HF_RESULTS_DIR`` is set (``tools/execute_notebook.py`` sets it) it also
   writes every reported number to ``results/<chapter>/<profile>.json``;
-* :func:`recorded_results` — read such a file back (e.g. the ``full`` run);
+* :func:`recorded_results` — read such a file back (e.g. the ``full`` run), and
+  :func:`glue_record` — make its values citable in prose;
 * :func:`add_to_class` — define a class across several short cells.
 """
 
@@ -144,6 +145,21 @@ def recorded_results(notebook: str, profile: str = "full") -> dict | None:
     if not path.is_file():
         return None
     return json.loads(path.read_text())
+
+
+def glue_record(record: dict, prefix: str) -> None:
+    """Glue every value of a recorded run as ``prefix + name``, so prose can cite it.
+
+    Nothing is printed: show the values in a table next to it.  E.g. the
+    value ``ks_k1_accuracy`` of a ``full`` record glued with prefix ``full_``
+    is cited as ``{glue:text}`full_ks_k1_accuracy:.1%```.
+    """
+    try:
+        from myst_nb import glue
+    except ImportError:  # e.g. on Colab: the table shows the values
+        return
+    for name, value in record["values"].items():
+        glue(prefix + name, float(value), display=False)
 
 
 def add_to_class(cls: type) -> Callable:
