@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .core.profile import Profile, get_profile
+from .core.profile import Profile, check_seed, get_profile
 
 RESULTS_DIR_ENV_VAR = "HF_RESULTS_DIR"
 NOTEBOOK_ENV_VAR = "HF_NOTEBOOK"
@@ -58,7 +58,7 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
 
     P = get_profile(profile)
     if seed is not None:  # the returned profile carries it, so every later `P.seed` follows
-        P = dataclasses.replace(P, seed=int(seed))
+        P = dataclasses.replace(P, seed=check_seed(seed))
     keras.utils.set_random_seed(P.seed)
     plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "axes.titlesize": 10,
                          "figure.max_open_warning": 50})

@@ -205,3 +205,62 @@ def test_training_log_access():
     log = TrainingLog()
     log.extend({"loss": [3.0, 2.0]}, 1.5)
     assert log["loss"] == [3.0, 2.0] and log.last("loss") == 2.0 and log.epochs == 2
+
+
+# ------------------------------------------------------ bad input at the entry points
+@pytest.mark.parametrize("bad, match", [
+    (lambda x: (x * 255).astype(np.uint8), "uint8"),
+    (lambda x: x * 255.0, r"\[0, 1\]"),
+    (lambda x: np.where(x > 0.5, np.nan, x), "NaN"),
+    (lambda x: np.zeros((3, 32, 32, 3), np.float32), r"expects \(28, 28, 1\) images"),
+    (lambda x: x[:0], "empty"),
+])
+def test_numpy_helpers_reject_bad_images(tiny_images, bad, match):
+    x, _ = tiny_images
+    cae = ConditionalAutoencoder(style_dim=2, hidden=(8,))
+    for fn in (encode_all, predict_proba, reconstruct_all):
+        with pytest.raises((TypeError, ValueError), match=match):
+            fn(cae, bad(x))
+
+
+def test_decode_all_checks_code_shapes_and_values():
+    cae = ConditionalAutoencoder(style_dim=2, hidden=(8,))
+    with pytest.raises(ValueError, match=r"\(N, 10\)"):
+        decode_all(cae, np.zeros((3, 4)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"z must have shape \(N, 2\)"):
+        decode_all(cae, np.zeros((3, 10)), np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        decode_all(cae, np.full((3, 10), np.nan), np.zeros((3, 2)))
+
+
+def test_content_codes_reject_labels_outside_the_classes():
+    cae = ConditionalAutoencoder(style_dim=2, hidden=(8,))
+    for bad in ([12], [-1]):
+        with pytest.raises(ValueError, match=r"\[0, 9\]"):
+            content_codes(cae, bad)
+    np.testing.assert_array_equal(content_codes(cae, 3), np.eye(10)[[3]])
+
+
+def test_prototypes_need_every_class(tiny_images):
+    x, y = tiny_images
+
+    class Learned(ConditionalAutoencoder):
+        content_for_label = DisentanglingModel.content_for_label
+
+    model = Learned(style_dim=2, hidden=(8,))
+    keep = y != 7
+    with pytest.raises(ValueError, match=r"class\(es\) \[7\]"):
+        fit_class_prototypes(model, x[keep], y[keep])
+
+
+def test_seeds_and_profiles_are_checked():
+    from helpers.core.profile import check_seed, get_profile
+
+    for bad in (2.7, True, "1"):
+        with pytest.raises(TypeError, match="whole number"):
+            check_seed(bad)
+    with pytest.raises(ValueError, match=">= 0"):
+        check_seed(-1)
+    assert check_seed(np.int64(3)) == 3
+    with pytest.raises(TypeError, match="string"):
+        get_profile(3)

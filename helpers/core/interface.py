@@ -36,6 +36,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from ..data.datasets import check_images, check_labels
+
 
 class TrainableModel(keras.Model):
     """A Keras model trained by minimising ``compute_losses(x, y)["loss"]``.
@@ -192,8 +194,27 @@ def _batches(n: int, batch_size: int):
         yield slice(start, min(n, start + batch_size))
 
 
+def _images_for(model: Classifier, x, name: str = "x") -> np.ndarray:
+    """``x`` checked against what ``model`` takes: float images in [0, 1] of its shape."""
+    return check_images(x, name, shape=getattr(model, "image_shape", None))
+
+
+def _codes(values, width: int, name: str) -> np.ndarray:
+    """A 2-D float32 array of codes ``(N, width)``, finite, or a clear error."""
+    arr = np.asarray(values)
+    if arr.ndim != 2 or arr.shape[1] != width:
+        raise ValueError(f"{name} must have shape (N, {width}) for this model; got {arr.shape}.")
+    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real numbers; got dtype {arr.dtype}.")
+    arr = arr.astype(np.float32, copy=False)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return arr
+
+
 def encode_all(model: DisentanglingModel, x: np.ndarray, batch_size: int = 1000):
     """``(s, z)`` as NumPy arrays for all images, computed in batches."""
+    x = _images_for(model, x)
     s_parts, z_parts = [], []
     for sl in _batches(len(x), batch_size):
         s, z = model.encode(ops.convert_to_tensor(x[sl]), training=False)
@@ -205,7 +226,8 @@ def encode_all(model: DisentanglingModel, x: np.ndarray, batch_size: int = 1000)
 def decode_all(model: DisentanglingModel, s: np.ndarray, z: np.ndarray,
                batch_size: int = 1000) -> np.ndarray:
     """Images for all ``(s, z)`` pairs as a NumPy array, computed in batches."""
-    s, z = np.asarray(s, np.float32), np.asarray(z, np.float32)
+    s = _codes(s, model.content_dim, "s")
+    z = _codes(z, model.style_dim, "z")
     if len(s) != len(z):
         raise ValueError(f"s and z must have the same length; got {len(s)} and {len(z)}.")
     parts = [
@@ -218,6 +240,7 @@ def decode_all(model: DisentanglingModel, s: np.ndarray, z: np.ndarray,
 
 def predict_proba(model: Classifier, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Class probabilities for all images as a NumPy array."""
+    x = _images_for(model, x)
     return np.concatenate([
         ops.convert_to_numpy(model.classify(ops.convert_to_tensor(x[sl]), training=False))
         for sl in _batches(len(x), batch_size)
@@ -226,17 +249,28 @@ def predict_proba(model: Classifier, x: np.ndarray, batch_size: int = 1000) -> n
 
 def reconstruct_all(model: DisentanglingModel, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Reconstructions ``decode(encode(x))`` for all images."""
-    s, z = encode_all(model, x, batch_size)
+    s, z = encode_all(model, x, batch_size)  # checks x
     return decode_all(model, s, z, batch_size)
 
 
 def content_codes(model: DisentanglingModel, labels) -> np.ndarray:
-    """``content_for_label`` as a NumPy array."""
-    return ops.convert_to_numpy(model.content_for_label(np.asarray(labels, dtype=np.int64)))
+    """``content_for_label`` as a NumPy array (labels checked against ``num_classes``)."""
+    labels = check_labels(np.atleast_1d(labels), model.num_classes, "labels")
+    return ops.convert_to_numpy(model.content_for_label(labels))
 
 
 def fit_class_prototypes(model: DisentanglingModel, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Store (and return) the mean content code of each class on ``model``."""
+    """Store (and return) the mean content code of each class on ``model``.
+
+    Every class must have at least one image in ``x``: a class without one
+    would get no prototype.
+    """
+    x = _images_for(model, x)
+    y = check_labels(y, model.num_classes, "y", n=len(x))
+    absent = sorted(set(range(model.num_classes)) - set(np.unique(y).tolist()))
+    if absent:
+        raise ValueError(f"fit_class_prototypes needs images of every class; y has none of "
+                         f"class(es) {absent}. Pass a set with all {model.num_classes} classes.")
     s, _ = encode_all(model, x)
     protos = np.stack([s[y == c].mean(axis=0) for c in range(model.num_classes)])
     model.class_prototypes = protos.astype(np.float32)

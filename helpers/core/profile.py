@@ -20,6 +20,8 @@ import os
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
+
 T = TypeVar("T")
 
 ENV_VAR = "HF_PROFILE"
@@ -84,9 +86,13 @@ def get_profile(name: str | None = None) -> Profile:
 
     Raises:
         ValueError: for an unknown name, listing the valid ones.
+        TypeError: when ``name`` is not a string.
     """
     if name is None:
         name = os.environ.get(ENV_VAR, "").strip() or DEFAULT_PROFILE
+    if not isinstance(name, str):
+        raise TypeError(f"A profile is named by a string, one of {', '.join(map(repr, PROFILES))}; "
+                        f"got {name!r} of type {type(name).__name__}.")
     key = name.strip().lower()
     if key not in PROFILES:
         valid = ", ".join(repr(k) for k in PROFILES)
@@ -95,3 +101,13 @@ def get_profile(name: str | None = None) -> Profile:
             f"Valid profiles are {valid}; e.g. `export {ENV_VAR}=smoke`."
         )
     return PROFILES[key]
+
+
+def check_seed(seed) -> int:
+    """A random seed as a non-negative ``int``, or a clear error (``2.7``, ``True``, ``"1"``)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a whole number such as 0 or 1; got {seed!r} of type "
+                        f"{type(seed).__name__}.")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0; got {seed}.")
+    return int(seed)

@@ -23,11 +23,12 @@ import numpy as np
 import tensorflow as tf
 
 from ..data.datasets import check_images, check_labels
+from .profile import check_seed
 
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow (via ``keras.utils.set_random_seed``)."""
-    keras.utils.set_random_seed(int(seed))
+    keras.utils.set_random_seed(check_seed(seed))
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,

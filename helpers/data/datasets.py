@@ -54,13 +54,17 @@ class Dataset:
 
 
 # --------------------------------------------------------------------------- checks
-def check_images(x: np.ndarray, name: str = "x", channels: int | None = None) -> np.ndarray:
+def check_images(x: np.ndarray, name: str = "x", channels: int | None = None,
+                 shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Validate a batch of images: 4-D ``(N, H, W, C)``, float, values in [0, 1].
 
-    Returns the images as float32.  Raises ``ValueError``/``TypeError`` with a
-    message that says how to fix the input.
+    ``shape`` (e.g. a model's ``image_shape``) is the ``(H, W, C)`` every image
+    must have.  Returns the images as float32.  Raises ``ValueError``/``TypeError``
+    with a message that says what was expected, what came, and how to fix it.
     """
     x = np.asarray(x)
+    if x.size == 0 and x.ndim >= 1 and len(x) == 0:
+        raise ValueError(f"{name} is empty (0 images); pass at least one image.")
     if x.ndim == 3:
         raise ValueError(
             f"{name} has shape {x.shape}; images need a channel axis (N, H, W, C). "
@@ -70,6 +74,12 @@ def check_images(x: np.ndarray, name: str = "x", channels: int | None = None) ->
         raise ValueError(f"{name} must be 4-D (N, H, W, C); got shape {x.shape}.")
     if channels is not None and x.shape[-1] != channels:
         raise ValueError(f"{name} must have {channels} channel(s); got shape {x.shape}.")
+    if shape is not None and tuple(x.shape[1:]) != tuple(shape):
+        raise ValueError(
+            f"this model expects {tuple(shape)} images; {name} has {tuple(x.shape[1:])} "
+            f"images (shape {x.shape}). Use images of the model's domain, or build the "
+            f"model with image_shape={tuple(x.shape[1:])}."
+        )
     if x.dtype == np.uint8:
         raise TypeError(
             f"{name} is uint8 (0..255); the models expect float32 in [0, 1]. "
@@ -97,6 +107,8 @@ def check_labels(y: np.ndarray, num_classes: int, name: str = "y", n: int | None
         )
     if y.ndim != 1:
         raise ValueError(f"{name} must be 1-D integer labels; got shape {y.shape}.")
+    if y.size == 0:
+        raise ValueError(f"{name} is empty (0 labels); pass at least one label.")
     if not (np.issubdtype(y.dtype, np.integer) or (y.size and np.all(np.mod(y, 1) == 0))):
         raise TypeError(f"{name} must hold integer class labels; got dtype {y.dtype}.")
     if n is not None and len(y) != n:
