@@ -55,6 +55,21 @@ def _hint(qualname: str, node: ast.FunctionDef) -> str:
             "say what it computes; the check after it tells you when it is right.")
 
 
+def _raise_stub(hint: str, indent: str, width: int = 88) -> str:
+    """``raise NotImplementedError("...")`` over several lines that fit ``width``."""
+    room = max(30, width - len(indent) - 8)
+    chunks, line = [], ""
+    for word in hint.split(" "):
+        if line and len(line) + len(word) + 1 > room:
+            chunks.append(line + " ")
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    chunks.append(line)
+    body = "\n".join(f"{indent}    {chunk!r}" for chunk in chunks)
+    return f"{indent}raise NotImplementedError(\n{body})"
+
+
 def stub_source(source: str, only: set[str] | None = None) -> tuple[str, int]:
     """``source`` with function bodies replaced by stubs; returns ``(text, n_stubs)``.
 
@@ -79,7 +94,7 @@ def stub_source(source: str, only: set[str] | None = None) -> tuple[str, int]:
                 qualname = f"{deco.args[0].id}.{node.name}"
         if only is not None and qualname not in only and node.name not in only:
             continue
-        stub = f"{indent}raise NotImplementedError({_hint(qualname, node)!r})"
+        stub = _raise_stub(_hint(qualname, node), indent)
         if first is None:  # only a docstring: add the stub after it
             edits.append((body[0].end_lineno, body[0].end_lineno, [stub]))
         else:
