@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -27,3 +29,31 @@ def write_fake_mnist(path, n_train: int = 50, n_test: int = 20, seed: int = 0) -
         x_test=rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
         y_test=np.arange(n_test, dtype=np.uint8) % 10,
     )
+
+
+class DripResponse:
+    """A fake HTTP response from a server that trickles one byte per read.
+
+    Every read returns within ``delay`` seconds, so a per-read socket timeout
+    never fires; only a deadline for the whole download can stop it.  After
+    ``n_bytes`` bytes it ends (so code without a deadline finishes, late).
+    """
+
+    def __init__(self, n_bytes: int = 200, delay: float = 0.03) -> None:
+        self.n_bytes, self.delay, self.sent = n_bytes, delay, 0
+
+    def read(self, n: int = -1) -> bytes:
+        """One byte after ``delay`` seconds, or ``b""`` once all were sent."""
+        if self.sent >= self.n_bytes:
+            return b""
+        time.sleep(self.delay)
+        self.sent += 1
+        return b"x"
+
+    read1 = read
+
+    def __enter__(self) -> DripResponse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -1,13 +1,14 @@
 import hashlib
 import io
 import os
+import time
 import urllib.error
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_fake_mnist
+from conftest import DripResponse, write_fake_mnist
 
 from helpers.data import datasets, downloads, mnist
 
@@ -115,6 +116,8 @@ def test_offline_fallback_warns_and_says_so(tmp_path, no_network):
     assert np.bincount(ds.y_test).tolist() == [100] * 10
     assert 0.0 <= ds.x_train.min() and ds.x_train.max() <= 1.0 and ds.x_train.max() > 0.9
     assert no_network and all(timeout <= 10 for _, timeout in no_network)  # a short timeout
+    steps = ds.x_train[:50].astype(np.float64) * 255  # uint8 / 255 exactly: whole multiples of 1/255
+    np.testing.assert_allclose(steps, np.round(steps), rtol=0, atol=1e-4)
 
 
 def test_corrupt_cache_offline_falls_back_and_keeps_file(tmp_path, no_network):
@@ -205,3 +208,185 @@ def test_check_labels_errors():
 
 def test_fallback_file_is_found():
     assert Path(mnist.mnist_fallback_path()).is_file()
+
+
+# ------------------------------------------------------ bounded downloads, progress, .part files
+class _Served(io.BytesIO):
+    """A fake HTTP response that hands out ``chunk`` bytes per read and may announce its size."""
+
+    def __init__(self, payload: bytes, chunk: int, announce_length: bool = True) -> None:
+        super().__init__(payload)
+        self.chunk = chunk
+        self.headers = {"Content-Length": str(len(payload))} if announce_length else {}
+
+    def read(self, n=-1):
+        return super().read(self.chunk if n is None or n < 0 else min(n, self.chunk))
+
+    read1 = read
+
+
+def test_download_has_a_total_deadline(tmp_path, monkeypatch):
+    """A server that trickles bytes (each read within the socket timeout) is cut off in time."""
+    drip = DripResponse(n_bytes=200, delay=0.03)  # 6 s in all, far past the 0.2 s deadline
+    monkeypatch.setattr(downloads, "_urlopen", lambda url, timeout: drip)
+    start = time.monotonic()
+    with pytest.raises(downloads.DownloadError, match=r"did not finish within the 0\.2 s deadline"):
+        downloads.download_atomic("https://example.invalid/f", tmp_path / "f.bin", "0" * 64,
+                                  deadline=0.2)
+    assert drip.sent < drip.n_bytes  # stopped before the server was done
+    assert time.monotonic() - start < 3.0
+    assert os.listdir(tmp_path) == []  # no partial file left behind
+
+
+def test_slow_server_falls_back_within_the_deadline(tmp_path, monkeypatch):
+    drip = DripResponse(n_bytes=200, delay=0.03)
+    monkeypatch.setattr(downloads, "_urlopen", lambda url, timeout: drip)
+    monkeypatch.setattr(downloads, "DEFAULT_DEADLINE_S", 0.2)
+    monkeypatch.delenv("HF_DATA_DIR", raising=False)
+    monkeypatch.delenv("HF_OFFLINE", raising=False)
+    cache = tmp_path / "cache"
+    with pytest.warns(datasets.OfflineFallbackWarning, match="deadline"):
+        ds = mnist.load_mnist(cache_dir=cache)
+    assert ds.is_fallback and drip.sent < drip.n_bytes
+    assert os.listdir(cache) == []  # neither mnist.npz nor a .part file
+
+
+def test_large_download_shows_progress_on_one_line(tmp_path, monkeypatch, capsys):
+    payload = bytes(range(256)) * 40  # 10,240 bytes, served 512 at a time
+    monkeypatch.setattr(downloads, "PROGRESS_MIN_BYTES", 1000)
+    monkeypatch.setattr(downloads, "_urlopen", lambda url, timeout: _Served(payload, 512))
+    sha = hashlib.sha256(payload).hexdigest()
+    downloads.download_atomic("https://example.invalid/big.bin", tmp_path / "big.bin", sha)
+    err = capsys.readouterr().err
+    assert err.count("\r") == 11  # 0%, 10%, ..., 100%: every 10%, not every read (20 reads)
+    assert "big.bin" in err and "  0%" in err and " 50%" in err and "100%" in err
+    assert err.endswith("\n") and err.count("\n") == 1  # one updating line, ended once
+    assert (tmp_path / "big.bin").read_bytes() == payload
+
+
+@pytest.mark.parametrize("big, announce", [(False, True), (True, False)],
+                         ids=["small file", "unknown size"])
+def test_small_or_unsized_download_is_silent(tmp_path, monkeypatch, capsys, big, announce):
+    payload = bytes(range(256)) * 40
+    monkeypatch.setattr(downloads, "PROGRESS_MIN_BYTES", 1000 if big else len(payload) + 1)
+    monkeypatch.setattr(downloads, "_urlopen",
+                        lambda url, timeout: _Served(payload, 512, announce_length=announce))
+    sha = hashlib.sha256(payload).hexdigest()
+    downloads.download_atomic("https://example.invalid/f.bin", tmp_path / "f.bin", sha)
+    assert capsys.readouterr().err == ""
+
+
+def test_stale_part_files_are_removed_on_the_next_run(tmp_path, no_network):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    an_hour_ago = time.time() - 3600
+    names = ["mnist.npz.k3j4h5.part",     # ours, left by a killed download: removed
+             "mnist.npz.fresh1.part",     # ours but being written right now: kept
+             "train_32x32.mat.x1.part",   # another file's download: kept
+             "mnist.npz.part", "mnist.npz.notes", "mnistXnpz.a.part", "notes.txt"]  # not ours
+    for name in names:
+        (cache / name).write_bytes(b"half a file")
+        if name != "mnist.npz.fresh1.part":
+            os.utime(cache / name, (an_hour_ago, an_hour_ago))
+    with pytest.warns(datasets.OfflineFallbackWarning):
+        mnist.load_mnist(cache_dir=cache)
+    assert sorted(os.listdir(cache)) == sorted(names[1:])
+
+
+@pytest.mark.parametrize("blocked", ["parent is a file", "folder is a file"])
+def test_uncreatable_cache_folder_falls_back_offline(tmp_path, no_network, blocked):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    cache = blocker / "datasets" if blocked == "parent is a file" else blocker
+    with pytest.warns(datasets.OfflineFallbackWarning):
+        ds = mnist.load_mnist(cache_dir=cache)
+    assert ds.is_fallback and blocker.read_text() == "a file where a folder should be"
+
+
+def test_uncreatable_cache_folder_with_network_says_why(tmp_path, fake_server):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    with pytest.warns(datasets.OfflineFallbackWarning, match="cache folder .* could not be created"):
+        assert mnist.load_mnist(cache_dir=blocker / "datasets").is_fallback
+
+
+# ---------------------------------------------------------- what a data-directory npz holds
+def _write_npz(path, **replace):
+    """A valid fake mnist.npz with some arrays replaced."""
+    write_fake_mnist(path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays.update(replace)
+    np.savez(path, **arrays)
+
+
+def test_pixels_are_divided_by_exactly_255(tmp_path, no_network):
+    x = (np.arange(20 * 28 * 28) % 256).astype(np.uint8).reshape(20, 28, 28)
+    x[0, 0, :3] = [0, 255, 128]
+    _write_npz(tmp_path / "mnist.npz", x_train=x, y_train=np.arange(20) % 10)
+    ds = mnist.load_mnist(data_dir=tmp_path)
+    assert ds.x_train[0, 0, 0, 0] == 0.0 and ds.x_train[0, 0, 1, 0] == 1.0
+    assert ds.x_train[0, 0, 2, 0] == pytest.approx(128 / 255, rel=1e-6)
+    assert ds.x_train.max() == 1.0
+    np.testing.assert_allclose(ds.x_train[..., 0], x / 255.0, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize(
+    "key, bad, message",
+    [
+        ("x_train", np.full((50, 28, 28), 0.5, np.float32),
+         r"'x_train' in .*already scaled to \[0, 1\].*float32.*uint8 pixel values, integers 0\.\.255"),
+        ("x_train", np.full((50, 28, 28), 300, np.int16),
+         r"'x_train' in .*outside 0\.\.255.*int16, range \[300, 300\].*Keras layout"),
+        ("x_test", np.full((20, 28, 28), -1, np.int32),
+         r"'x_test' in .*outside 0\.\.255.*range \[-1, -1\]"),
+        ("x_train", np.full((50, 28, 28), np.nan, np.float64), r"'x_train' in .*NaN.*0\.\.255"),
+        ("x_test", np.full((20, 28, 28), 12.5, np.float32), r"'x_test' in .*non-integer values"),
+        ("y_train", np.arange(50) % 11, r"'y_train' in .*outside 0\.\.9.*range \[0, 10\]"),
+        ("y_test", np.full(20, 3.5), r"'y_test' in .*non-integer labels such as 3\.5"),
+        ("y_test", np.full(20, np.nan), r"'y_test' in .*NaN"),
+    ],
+    ids=["floats in [0,1]", "ints up to 300", "negative", "NaN", "fractions", "label 10",
+         "label 3.5", "label NaN"],
+)
+def test_data_dir_npz_with_wrong_values_is_a_clear_error(tmp_path, no_network, key, bad, message):
+    _write_npz(tmp_path / "mnist.npz", **{key: bad})
+    with pytest.raises(ValueError, match=message):
+        mnist.load_mnist(data_dir=tmp_path)
+
+
+def test_data_dir_npz_with_whole_number_floats_is_accepted(tmp_path, no_network):
+    """uint8-like values in a float or wide-int array load exactly like uint8."""
+    (tmp_path / "a").mkdir()
+    write_fake_mnist(tmp_path / "a" / "mnist.npz")
+    reference = mnist.load_mnist(data_dir=tmp_path / "a")
+    with np.load(tmp_path / "a" / "mnist.npz") as f:
+        wide = {"x_train": f["x_train"].astype(np.float64), "y_train": f["y_train"].astype(float),
+                "x_test": f["x_test"].astype(np.int64), "y_test": f["y_test"].astype(np.int32)}
+    (tmp_path / "b").mkdir()
+    np.savez(tmp_path / "b" / "mnist.npz", **wide)
+    ds = mnist.load_mnist(data_dir=tmp_path / "b")
+    np.testing.assert_array_equal(ds.x_train, reference.x_train)
+    np.testing.assert_array_equal(ds.x_test, reference.x_test)
+    np.testing.assert_array_equal(ds.y_train, reference.y_train)
+
+
+# --------------------------------------------------------- a cached file of another version
+def test_readable_cached_file_with_another_checksum_is_not_called_corrupt(tmp_path, no_network):
+    write_fake_mnist(tmp_path / "mnist.npz")  # a valid mnist.npz, but not the expected one
+    before = (tmp_path / "mnist.npz").read_bytes()
+    with pytest.warns(datasets.OfflineFallbackWarning,
+                      match="does not match the expected checksum") as record:
+        ds = mnist.load_mnist(cache_dir=tmp_path)
+    assert ds.is_fallback  # not used: as for a corrupt file, it is never silently trusted
+    assert not any("corrupt" in str(w.message) for w in record)
+    assert (tmp_path / "mnist.npz").read_bytes() == before  # kept for the next good download
+
+
+def test_readable_cached_file_with_another_checksum_is_replaced(tmp_path, fake_server):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    write_fake_mnist(cache / "mnist.npz", seed=5)  # valid, but not what the server serves
+    ds = mnist.load_mnist(cache_dir=cache)
+    assert "downloaded" in ds.source and len(fake_server) == 1
+    assert downloads.sha256_of(cache / "mnist.npz") == mnist.MNIST_SHA256

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+from conftest import DripResponse
 from scipy.io import savemat
 
-from helpers.data import svhn
+from helpers.data import downloads, svhn
 from helpers.data.datasets import OfflineFallbackWarning, balanced_subset
 from helpers.data.downloads import DownloadError
 
@@ -130,3 +133,54 @@ def test_balanced_subset_is_balanced_and_reproducible():
         balanced_subset(x, y, 0)
     with pytest.raises(ValueError, match="requested"):
         balanced_subset(x, y, 400)
+
+
+def test_load_svhn_divides_pixels_by_exactly_255(tmp_path):
+    x_raw, _ = _write_mat(tmp_path / "test_32x32.mat", 20, seed=2)
+    x = np.zeros((32, 32, 3, 20), np.uint8)
+    x[0, 0, :, 0] = [0, 255, 128]
+    x[1:] = x_raw[1:]
+    savemat(tmp_path / "train_32x32.mat", {"X": x, "y": (np.arange(20) % 10 + 1).reshape(-1, 1)})
+    ds = svhn.load_svhn(data_dir=tmp_path)
+    assert ds.x_train[0, 0, 0, 0] == 0.0 and ds.x_train[0, 0, 0, 1] == 1.0
+    assert ds.x_train[0, 0, 0, 2] == pytest.approx(128 / 255, rel=1e-6)
+    assert ds.x_train.max() == 1.0
+    np.testing.assert_allclose(ds.x_train, np.transpose(x, (3, 0, 1, 2)) / 255.0, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        (np.full((32, 32, 3, 2), 0.5, np.float32), [[1], [2]],
+         r"'X' in .*already scaled to \[0, 1\].*integers 0\.\.255"),
+        (np.full((32, 32, 3, 2), 300, np.int16), [[1], [2]], r"'X' in .*outside 0\.\.255.*300"),
+        (np.zeros((32, 32, 3, 2), np.uint8), [[1.0], [10.5]],
+         r"'y' in .*non-integer labels such as 10\.5.*1\.\.10"),
+        (np.zeros((32, 32, 3, 2), np.uint8), [[1.0], [np.nan]], r"'y' in .*NaN"),
+    ],
+    ids=["floats in [0,1]", "ints up to 300", "label 10.5", "label NaN"],
+)
+def test_read_svhn_mat_rejects_wrong_values(tmp_path, X, y, message):
+    savemat(tmp_path / "bad.mat", {"X": X, "y": np.asarray(y)})
+    with pytest.raises(ValueError, match=message):
+        svhn.read_svhn_mat(tmp_path / "bad.mat")
+
+
+def test_read_svhn_mat_accepts_whole_number_float_labels(tmp_path):
+    """MATLAB often stores labels as doubles: 1.0..10.0 read like 1..10."""
+    savemat(tmp_path / "doubles.mat", {"X": np.zeros((32, 32, 3, 3), np.uint8),
+                                       "y": np.array([[1.0], [10.0], [5.0]])})
+    x, y = svhn.read_svhn_mat(tmp_path / "doubles.mat")
+    assert x.dtype == np.uint8 and y.dtype == np.int64 and y.tolist() == [1, 0, 5]
+
+
+def test_slow_svhn_server_falls_back_within_the_deadline(tmp_path, monkeypatch):
+    drip = DripResponse(n_bytes=200, delay=0.03)
+    monkeypatch.setattr(downloads, "_urlopen", lambda url, timeout: drip)
+    monkeypatch.setattr(svhn, "SVHN_DEADLINE_S", 0.2)
+    monkeypatch.delenv("HF_DATA_DIR", raising=False)
+    monkeypatch.delenv("HF_OFFLINE", raising=False)
+    with pytest.warns(OfflineFallbackWarning, match="deadline"):
+        ds = svhn.load_svhn(train_size=20, test_size=10, cache_dir=tmp_path / "cache")
+    assert ds.is_fallback and drip.sent < drip.n_bytes
+    assert os.listdir(tmp_path / "cache") == []  # no partial file left behind

@@ -3,6 +3,8 @@
 * :class:`Dataset` — train/test images (float32 in [0, 1], ``(N, H, W, C)``) and labels;
 * :func:`check_images`, :func:`check_labels` — validate what a learner passes in,
   with errors that say how to fix it;
+* :func:`check_raw_pixels`, :func:`check_raw_labels` — validate what a data file holds
+  before the loaders scale it;
 * :func:`stratified_indices`, :func:`balanced_indices`, :func:`balanced_subset`,
   :func:`subset` — reproducible subsets.
 """
@@ -119,6 +121,82 @@ def check_labels(y: np.ndarray, num_classes: int, name: str = "y", n: int | None
             f"{name} must lie in [0, {num_classes - 1}]; got range [{y.min()}, {y.max()}]."
         )
     return y
+
+
+def _fmt(v) -> str:
+    """A number for an error message: integers as is, floats with 4 significant digits."""
+    return f"{v:.4g}" if isinstance(v, float | np.floating) else str(v)
+
+
+def check_raw_pixels(x: np.ndarray, name: str, layout: str) -> np.ndarray:
+    """Validate raw pixels read from a data file: uint8-like integers 0..255; returns uint8.
+
+    The loaders divide raw pixels by 255 exactly once, so values already scaled
+    to [0, 1] (or non-integer, negative, NaN or > 255 values) would silently give
+    wrong images.  ``name`` says where the array came from (e.g.
+    ``"'x_train' in /data/mnist.npz"``), ``layout`` which file layout is expected
+    (e.g. ``"the Keras layout of mnist.npz: uint8 0..255"``); both appear in the
+    ``ValueError``, with the dtype and range found.
+    """
+    x = np.asarray(x)
+    expected = f"expected uint8 pixel values, integers 0..255 ({layout})"
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)) \
+            or x.dtype == np.bool_:
+        raise ValueError(f"{name} has dtype {x.dtype}; {expected}.")
+    if x.dtype == np.uint8:
+        return x
+    if x.size == 0:
+        return x.astype(np.uint8)
+    is_float = np.issubdtype(x.dtype, np.floating)
+    if is_float and not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or infinite values (dtype {x.dtype}); {expected}.")
+    lo, hi = x.min(), x.max()
+    found = f"found dtype {x.dtype}, range [{_fmt(lo)}, {_fmt(hi)}]"
+    if lo < 0 or hi > 255:
+        raise ValueError(f"{name} has values outside 0..255 ({found}); {expected}.")
+    if is_float and hi <= 1:
+        raise ValueError(
+            f"{name} looks already scaled to [0, 1] ({found}); {expected}, which the loader "
+            "divides by 255 once. Save it as `(x * 255).round().astype('uint8')`."
+        )
+    if is_float and not np.array_equal(x, np.round(x)):
+        raise ValueError(
+            f"{name} has non-integer values ({found}); {expected}. "
+            "Save it as `x.round().astype('uint8')` if it really is on the 0..255 scale."
+        )
+    return x.astype(np.uint8)
+
+
+def check_raw_labels(y: np.ndarray, name: str, low: int, high: int, layout: str) -> np.ndarray:
+    """Validate integer labels read from a data file: whole numbers in ``low..high``; returns int64.
+
+    Float labels are accepted only when every value is a whole number (``3.0``),
+    so a label such as ``10.5`` is an error instead of being truncated.
+    ``name``/``layout`` appear in the ``ValueError`` as in :func:`check_raw_pixels`.
+    """
+    y = np.asarray(y)
+    expected = f"expected integer labels {low}..{high} ({layout})"
+    if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)) \
+            or y.dtype == np.bool_:
+        raise ValueError(f"{name} has dtype {y.dtype}; {expected}.")
+    if y.size == 0:
+        return y.astype(np.int64)
+    if np.issubdtype(y.dtype, np.floating):
+        if not np.isfinite(y).all():
+            raise ValueError(f"{name} contains NaN or infinite labels; {expected}.")
+        fractional = y[y != np.round(y)]
+        if fractional.size:
+            raise ValueError(
+                f"{name} has non-integer labels such as {_fmt(fractional[0])} (dtype {y.dtype}); "
+                f"{expected}."
+            )
+    lo, hi = y.min(), y.max()
+    if lo < low or hi > high:
+        raise ValueError(
+            f"{name} has labels outside {low}..{high} (found range [{_fmt(lo)}, {_fmt(hi)}]); "
+            f"{expected}."
+        )
+    return y.astype(np.int64)
 
 
 # ------------------------------------------------------------------------ subsets

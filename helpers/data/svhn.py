@@ -8,7 +8,7 @@ as :func:`helpers.data.load_mnist`:
    both ``.mat`` files (an explicit ``data_dir`` without them is an error; the
    shared ``HF_DATA_DIR`` folder without them is simply skipped);
 2. the Keras cache, checksum-verified;
-3. the real download (short timeout, SHA-256 check, atomic write);
+3. the real download (short timeout, a deadline, SHA-256 check, atomic write);
 4. **offline stand-in**: :func:`make_standin_svhn` renders house-number-like
    colour digits with the fonts matplotlib ships.  It is *not* SVHN: the
    dataset is flagged ``is_fallback=True`` and a warning says so.
@@ -28,7 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import Dataset, OfflineFallbackWarning, check_images, check_labels, subset
+from .datasets import (
+    Dataset,
+    OfflineFallbackWarning,
+    check_images,
+    check_labels,
+    check_raw_labels,
+    check_raw_pixels,
+    subset,
+)
 from .downloads import DATA_DIR_ENV_VAR, DownloadError, fetch_file
 
 SVHN_URL = "http://ufldl.stanford.edu/housenumbers/{name}"
@@ -38,6 +46,8 @@ SVHN_FILES = {
     "test": ("test_32x32.mat",
              "cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa54f09182025b6a75b"),
 }
+#: seconds the whole download of one SVHN file may take (train_32x32.mat is 182 MB)
+SVHN_DEADLINE_S = 600.0
 #: how many stand-in images :func:`load_svhn` renders when no size is asked for
 STANDIN_DEFAULT_SIZES = (10_000, 5_000)
 #: matplotlib's bundled text fonts used by the stand-in (symbol fonts left out)
@@ -57,6 +67,12 @@ def read_svhn_mat(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         ``(x, y)``: uint8 images ``(N, 32, 32, 3)`` and int64 labels in
         ``[0, 9]`` (the file's label ``10`` is the digit ``0``).
+
+    Raises:
+        ValueError: naming the file and the variable, when the file cannot be
+            read, ``X``/``y`` have the wrong shapes, ``X`` is not uint8-like
+            integers 0..255 (e.g. already scaled to [0, 1]) or ``y`` is not
+            whole numbers 1..10 (``10.5`` is an error, never truncated).
     """
     from scipy.io import loadmat
 
@@ -69,10 +85,9 @@ def read_svhn_mat(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if x.ndim != 4 or x.shape[:3] != (32, 32, 3) or x.shape[3] != len(y):
         raise ValueError(f"{path}: X has shape {x.shape} and y {y.shape}; expected (32, 32, 3, N) "
                          "and N labels.")
-    y = y.astype(np.int64)
-    if y.size and (y.min() < 1 or y.max() > 10):
-        raise ValueError(f"{path}: labels must lie in 1..10 (10 = digit 0); got "
-                         f"[{y.min()}, {y.max()}].")
+    x = check_raw_pixels(x, f"'X' in {path}", "the cropped-digit SVHN layout: uint8 0..255")
+    y = check_raw_labels(y, f"'y' in {path}", 1, 10,
+                         "the cropped-digit SVHN layout: 1..10, where 10 is the digit 0")
     y[y == 10] = 0
     return np.ascontiguousarray(np.transpose(x, (3, 0, 1, 2))), y
 
@@ -93,7 +108,8 @@ def _find_real_svhn(data_dir, cache_dir) -> tuple[dict[str, Path], str] | None:
     paths, hows = {}, set()
     for key, (name, sha) in SVHN_FILES.items():
         paths[key], how = fetch_file(SVHN_URL.format(name=name), name, sha, cache_dir=cache_dir,
-                                     timeout=8.0)
+                                     timeout=8.0, deadline=SVHN_DEADLINE_S,
+                                     validate=read_svhn_mat)
         hows.add(how)
     where = "Keras cache" if hows == {"cache"} else "downloaded into the Keras cache"
     return paths, f"{where} (train_32x32.mat, test_32x32.mat)"
