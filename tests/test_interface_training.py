@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from helpers.core.interface import (
     predict_proba,
     reconstruct_all,
 )
-from helpers.core.training import TrainingLog, train
+from helpers.core.training import StuckTrainingWarning, TrainingLog, WarnIfStuck, train
 from helpers.papers.warmup import Autoencoder, ConditionalAutoencoder
 
 
@@ -63,6 +65,17 @@ def test_losses_follow_their_equations(tiny_images):
     np.testing.assert_allclose([values["rec"], values["ce"]], [rec, ce], rtol=1e-5)
     assert values["acc"] == 0.0
     np.testing.assert_allclose(values["loss"], rec + 3.0 * ce, rtol=1e-5)
+
+def test_conditional_autoencoder_content_is_exactly_one_hot(tiny_images):
+    """encode's s is the one-hot code of the classifier's guess, not its probabilities."""
+    x, _ = tiny_images
+    cae = ConditionalAutoencoder(style_dim=3, hidden=(32,))
+    s, _ = encode_all(cae, x)
+    assert set(np.unique(s).tolist()) <= {0.0, 1.0}  # no soft values
+    np.testing.assert_array_equal((s == 1.0).sum(axis=1), 1)  # exactly one 1 per row
+    np.testing.assert_array_equal(s.argmax(axis=1), predict_proba(cae, x).argmax(axis=1))
+    np.testing.assert_array_equal(s, np.eye(10, dtype=s.dtype)[s.argmax(axis=1)])
+
 
 def test_decode_all_rejects_mismatched_lengths():
     cae = ConditionalAutoencoder(style_dim=2, hidden=(8,))
@@ -199,6 +212,87 @@ def test_nan_loss_stops_with_clear_error(tiny_images):
     model.compile(optimizer="adam")
     with pytest.raises(FloatingPointError, match="learning rate"):
         train(model, x, y, epochs=2, batch_size=20)
+
+
+def _stuck_warnings(caught) -> list:
+    return [w for w in caught if issubclass(w.category, StuckTrainingWarning)]
+
+
+class _Frozen(Autoencoder):
+    """A loss that cannot move: a constant plus 0 * (something of the weights)."""
+
+    def compute_losses(self, x, y, training=False):
+        _, z = self.encode(x, training=training)
+        return {"loss": 1.5 + 0.0 * ops.sum(z)}
+
+
+def test_frozen_loss_warns_what_to_try(tiny_images):
+    x, y = tiny_images
+    model = _Frozen(code_dim=2, hidden=(8,))
+    model.compile(optimizer="adam")
+    with pytest.warns(StuckTrainingWarning, match="not changed for 3 epochs") as caught:
+        log = train(model, x, y, epochs=5, batch_size=30)
+    assert log.epochs == 5  # a warning, not a stop
+    assert len(_stuck_warnings(caught)) == 1  # once per run, not every epoch
+    message = str(_stuck_warnings(caught)[0].message)
+    for advice in ("gone dead", "Lower the learning rate", "re-create the model"):
+        assert advice in message
+
+
+def test_learning_rate_zero_warns(tiny_images):
+    """A real model whose weights never move (learning rate 0): the epoch loss freezes."""
+    x, y = tiny_images
+    model = ConditionalAutoencoder(style_dim=2, hidden=(8,))
+    model.compile(optimizer=keras.optimizers.Adam(0.0))
+    with pytest.warns(StuckTrainingWarning, match="learning rate"):
+        train(model, x, y, epochs=4, batch_size=20)
+
+
+def test_normal_training_does_not_warn(tiny_images):
+    x, y = tiny_images
+    model = ConditionalAutoencoder(style_dim=2, hidden=(16,))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        log = train(model, x, y, epochs=5, batch_size=20)
+    assert log.epochs == 5
+    assert _stuck_warnings(caught) == []
+
+
+def test_stuck_warning_needs_three_unchanged_epochs_and_sees_continued_runs(tiny_images):
+    x, y = tiny_images
+    model = _Frozen(code_dim=2, hidden=(8,))
+    model.compile(optimizer="adam")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        log = train(model, x, y, epochs=3, batch_size=30)  # only 2 epoch-to-epoch changes
+    assert _stuck_warnings(caught) == []
+    with pytest.warns(StuckTrainingWarning):  # continuing: 3 unchanged epochs in all
+        train(model, x, y, epochs=1, batch_size=30, log=log)
+
+
+def test_stuck_callback_counts_consecutive_unchanged_epochs():
+    def warned(losses, **kw):
+        cb = WarnIfStuck(**kw)
+        cb.on_train_begin()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for epoch, value in enumerate(losses):
+                cb.on_epoch_end(epoch, {"loss": value})
+        return len(_stuck_warnings(caught))
+
+    assert warned([2.0, 2.0, 2.0, 2.0]) == 1
+    assert warned([2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]) == 1  # warns once
+    assert warned([2.0, 2.0, 2.0]) == 0
+    assert warned([2.0, 2.0, 2.0, 1.9, 1.9, 1.9]) == 0  # the run was interrupted
+    assert warned([5.0, 4.0, 3.0, 2.5, 2.4]) == 0  # learning
+    assert warned([2.0, 2.0 * (1 + 1e-7), 2.0, 2.0]) == 1  # float noise counts as frozen
+    assert warned([2.0, 2.0 * (1 + 1e-4), 2.0, 2.0 * (1 + 1e-4)]) == 0  # slow but alive
+    assert warned([2.0, 2.0, float("nan"), 2.0, 2.0]) == 1  # NaN is skipped, not a change
+    assert warned([2.0, 2.0], patience=1) == 1
+    assert warned([2.0, 2.0], previous=[2.0, 2.0]) == 1
+    with pytest.raises(ValueError, match="patience"):
+        WarnIfStuck(patience=0)
 
 
 def test_training_log_access():

@@ -141,6 +141,60 @@ def test_cvae_trains_learns_labels_and_follows_interface(tiny_data):
     assert np.isfinite(negative_elbo(model, x))
 
 
+def _gated(probs, k):
+    """NumPy reference: keep the k largest probabilities of each row, zero the rest."""
+    rank = np.argsort(np.argsort(-probs, axis=1, kind="stable"), axis=1)
+    return np.where(rank < k, probs, 0.0)
+
+
+def _spy_on_decoder(model, monkeypatch):
+    """Record the content code ``s`` of every ``decode`` call the model makes."""
+    seen, decode = [], model.decode
+
+    def spy(s, z, training=False):
+        seen.append(keras.ops.convert_to_numpy(s))
+        return decode(s, z, training=training)
+
+    monkeypatch.setattr(model, "decode", spy)
+    return seen
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_decoder_is_fed_the_gated_class_code(tiny_data, k, monkeypatch):
+    """In the loss, in encode and in negative_elbo the decoder sees KSparse_k(p(c|x)), never p(c|x)."""
+    x, y = tiny_data[0][:16], tiny_data[1][:16]
+    keras.utils.set_random_seed(0)
+    model = _cvae(k=k)
+    probs = keras.ops.convert_to_numpy(model.classify(x))
+    seen = _spy_on_decoder(model, monkeypatch)
+    model.compute_losses(x, y, training=True)
+    s, _ = model.encode(x)
+    negative_elbo(model, x)
+    assert len(seen) == 2  # compute_losses and negative_elbo decode; encode does not
+    for code in (*seen, keras.ops.convert_to_numpy(s)):
+        np.testing.assert_array_equal((code != 0).sum(axis=1), k)  # k survivors per row
+        np.testing.assert_allclose(code, _gated(probs, k), rtol=1e-6, atol=0)
+    assert not np.allclose(seen[0], probs)  # the gate did something to compare against
+
+
+def test_reconstruction_term_decodes_the_gated_code(tiny_data, monkeypatch):
+    """rec = Bernoulli NLL of decode(KSparse_1(p(c|x)), z), with z pinned to the posterior mean."""
+    x, y = tiny_data[0][:16], tiny_data[1][:16]
+    keras.utils.set_random_seed(0)
+    model = _cvae(k=1)
+    monkeypatch.setattr(model, "sample_z", lambda mean, log_var: mean)
+    rec = float(model.compute_losses(x, y)["rec"])
+    probs = keras.ops.convert_to_numpy(model.classify(x))
+    _, z = model.encode(x)  # the posterior mean
+
+    def nll(s):
+        x_hat = np.clip(keras.ops.convert_to_numpy(model.decode(s.astype("float32"), z)), 1e-7, 1 - 1e-7)
+        return float(np.mean(-np.sum(x * np.log(x_hat) + (1 - x) * np.log(1 - x_hat), axis=(1, 2, 3))))
+
+    np.testing.assert_allclose(rec, nll(_gated(probs, 1)), rtol=1e-5)
+    assert abs(rec - nll(probs)) > 1e-3  # the ungated code would give another value
+
+
 def test_annealing_callback_runs_in_training(tiny_data):
     x, y = tiny_data
     model = _cvae(k=3)

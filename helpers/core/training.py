@@ -1,11 +1,13 @@
 """One way of training, used by every chapter: ``keras.Model.fit`` + callbacks.
 
 :func:`train` validates the data, builds a shuffled, seeded ``tf.data``
-pipeline, and calls ``model.fit`` with two callbacks:
+pipeline, and calls ``model.fit`` with three callbacks:
 
 * :class:`ProgressLine` — a single progress line, updated in place live and
   left as one tidy line in the saved notebook (no thousands of log lines);
-* :class:`StopOnNaN` — stops with a clear error the moment a loss turns NaN.
+* :class:`StopOnNaN` — stops with a clear error the moment a loss turns NaN;
+* :class:`WarnIfStuck` — warns (:class:`StuckTrainingWarning`) when the loss
+  has stopped changing for several epochs: training has probably gone dead.
 
 It returns a :class:`TrainingLog` (losses per epoch, ready for
 :func:`helpers.viz.plots.plot_history`).  Calling :func:`train` again continues
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import keras
@@ -151,6 +154,64 @@ class StopOnNaN(keras.callbacks.Callback):
                 )
 
 
+class StuckTrainingWarning(UserWarning):
+    """Training goes on, but the loss no longer changes: the model has probably stopped learning."""
+
+
+class WarnIfStuck(keras.callbacks.Callback):
+    """Warn once when the training loss has not changed for ``patience`` epochs in a row.
+
+    An epoch counts as "unchanged" when its loss differs from the previous
+    epoch's by less than ``rtol`` relative to its size.  A loss that is frozen
+    like this almost always means training has gone dead — typically a
+    learning rate so high that every ReLU now outputs zero, so no gradient
+    flows — and more epochs will not help.  ``previous`` holds losses of
+    earlier epochs (a continued run), so a run trained in pieces is judged as
+    a whole.
+    """
+
+    def __init__(self, patience: int = 3, rtol: float = 1e-6, key: str = "loss",
+                 previous: list[float] | None = None) -> None:
+        super().__init__()
+        if patience < 1:
+            raise ValueError(f"patience must be at least 1; got {patience}.")
+        self.patience, self.rtol, self.key = int(patience), float(rtol), key
+        self._previous = list(previous or [])
+        self.warned = False
+
+    def on_train_begin(self, logs=None):
+        self._losses = list(self._previous)
+        self.warned = False
+
+    def _unchanged_epochs(self) -> int:
+        """How many of the latest epochs left the loss where the epoch before had it."""
+        count, losses = 0, self._losses
+        for i in range(len(losses) - 1, 0, -1):
+            before, after = losses[i - 1], losses[i]
+            if abs(after - before) > self.rtol * max(abs(before), abs(after)):
+                break
+            count += 1
+        return count
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.key)
+        if value is None or not math.isfinite(float(value)):
+            return
+        self._losses.append(float(value))
+        if self.warned or self._unchanged_epochs() < self.patience:
+            return
+        self.warned = True
+        warnings.warn(
+            f"'{self.key}' has not changed for {self.patience} epochs in a row (it stays at "
+            f"{float(value):.6g}, epoch {epoch + 1}): training has probably gone dead and more "
+            "epochs will not help. Usual cause: a learning rate so high that the units died "
+            "(every ReLU outputs zero, so no gradient flows). Lower the learning rate, "
+            "re-create the model (its weights are stuck) and train again. (If the loss is "
+            "already as low as it can go, training has simply finished.)",
+            StuckTrainingWarning, stacklevel=2,
+        )
+
+
 def train(
     model: keras.Model,
     x: np.ndarray,
@@ -199,7 +260,8 @@ def train(
         validation_data=val,
         verbose=0,
         shuffle=False,  # the tf.data pipeline already reshuffles every epoch
-        callbacks=[ProgressLine(label=label), StopOnNaN(), *(callbacks or [])],
+        callbacks=[ProgressLine(label=label), StopOnNaN(),
+                   WarnIfStuck(previous=log.history.get("loss")), *(callbacks or [])],
     )
     log.extend(result.history, time.perf_counter() - start)
     return log
