@@ -82,10 +82,7 @@ def stub_source(source: str, only: set[str] | None = None) -> tuple[str, int]:
     edits = []
     for node in _function_nodes(tree):
         body = node.body
-        keep_doc = isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None),
-                                                                ast.Constant) \
-            and isinstance(body[0].value.value, str)
-        first = body[1] if keep_doc and len(body) > 1 else (None if keep_doc else body[0])
+        code = body[1:] if ast.get_docstring(node, clean=False) is not None else body
         indent = " " * (body[0].col_offset)
         qualname = f"{owners[id(node)]}.{node.name}" if id(node) in owners else node.name
         for deco in node.decorator_list:  # @add_to_class(Cls) names the class
@@ -95,10 +92,10 @@ def stub_source(source: str, only: set[str] | None = None) -> tuple[str, int]:
         if only is not None and qualname not in only and node.name not in only:
             continue
         stub = _raise_stub(_hint(qualname, node), indent)
-        if first is None:  # only a docstring: add the stub after it
+        if code:  # the docstring stays; everything after it becomes the stub
+            edits.append((code[0].lineno - 1, node.end_lineno, [stub]))
+        else:  # only a docstring: add the stub after it
             edits.append((body[0].end_lineno, body[0].end_lineno, [stub]))
-        else:
-            edits.append((first.lineno - 1, node.end_lineno, [stub]))
     for start, end, new in sorted(edits, reverse=True):
         lines[start:end] = new
     return "\n".join(lines), len(edits)

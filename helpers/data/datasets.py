@@ -65,7 +65,7 @@ def check_images(x: np.ndarray, name: str = "x", channels: int | None = None,
     with a message that says what was expected, what came, and how to fix it.
     """
     x = np.asarray(x)
-    if x.size == 0 and x.ndim >= 1 and len(x) == 0:
+    if x.ndim >= 1 and len(x) == 0:
         raise ValueError(f"{name} is empty (0 images); pass at least one image.")
     if x.ndim == 3:
         raise ValueError(
