@@ -41,6 +41,17 @@ def hardware_summary() -> str:
     return f"{platform.machine()} CPU, {os.cpu_count()} cores{gpu}"
 
 
+def _sharp_figures() -> None:
+    """In a notebook, draw figures at twice their pixel size (sharp on high-DPI screens)."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("retina")
+
+
 def setup(profile: str | None = None, seed: int | None = None, quiet: bool = False) -> Profile:
     """Read ``HF_PROFILE``, seed everything, set plot defaults; return the profile.
 
@@ -60,8 +71,10 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     if seed is not None:  # the returned profile carries it, so every later `P.seed` follows
         P = dataclasses.replace(P, seed=check_seed(seed))
     keras.utils.set_random_seed(P.seed)
-    plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "axes.titlesize": 10,
-                         "figure.max_open_warning": 50})
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 10,
+                         "axes.titlesize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
+                         "legend.fontsize": 9, "figure.max_open_warning": 50})
+    _sharp_figures()
     _RUN.update(start=time.perf_counter(), profile=P.name, seed=P.seed, values={})
     if not quiet:
         print(f"Hidden Factors · profile={P.name} (set HF_PROFILE to change) · "

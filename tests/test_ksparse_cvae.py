@@ -231,10 +231,14 @@ def test_variant_explorer_switches_gate(tiny_data):
     models = {"k=1": _cvae(k=1), "k=3": _cvae(k=3)}
     for m in models.values():
         m(tiny_data[0][:2])
-    widget = variant_explorer(models, max_sliders=2, description="gate")
-    picker, holder = widget.children
-    first = holder.children[0]
-    picker.value = "k=3"
-    assert holder.children[0] is not first
+    explorer = variant_explorer(models, max_units=2, steps=3, description="gate")
+    assert explorer.num_states == 2 * 3 * 2 * 3  # gates x classes x units x offsets
+    k1, k3 = explorer.images_at([0, 2, 1, 2]), explorer.images_at([1, 2, 1, 2])
+    assert not np.allclose(k1, k3)
+    inputs = {w.description: w for w in explorer.widget().children[0].children}
+    tile = explorer.widget().children[-1].children[0].children[0]
+    before = tile.value
+    inputs["gate"].value = 1
+    assert tile.value != before
     with pytest.raises(ValueError, match="at least one"):
         variant_explorer({})

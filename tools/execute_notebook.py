@@ -36,7 +36,9 @@ def execute(path: Path, timeout: int, save: bool = True) -> float:
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
-                            store_widget_state=True)
+                            # The book shows each explorer's kernel-free twin; saved widget
+                            # state would only add dead controls and hundreds of kB.
+                            store_widget_state=False)
     client.execute()
     seconds = time.perf_counter() - start
     nb.metadata["hidden_factors"] = {

@@ -1,4 +1,4 @@
-"""Figures and a widget for two domains whose images differ in shape and colour.
+"""Figures and an explorer for two domains whose images differ in shape and colour.
 
 Used where one model serves two domains (e.g. SVHN and MNIST): images are
 shown side by side as RGB, and content and style can be mixed across domains.
@@ -6,13 +6,12 @@ shown side by side as RGB, and content and style can be mixed across domains.
 
 from __future__ import annotations
 
-import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 
 from ..core.interface import DisentanglingModel, decode_all, encode_all
-from .plots import image_grid
-from .widgets import to_png
+from .plots import COLUMN_WIDTH_IN, image_grid
+from .widgets import Explorer, Slider
 
 
 def as_rgb(images: np.ndarray, size: int = 32) -> np.ndarray:
@@ -31,14 +30,14 @@ def plot_latent_variances(var: dict[str, np.ndarray], title: str = ""):
     """Two bar charts: (a) same-class inputs, (b) random inputs; content units shaded."""
     c = int(var["content_dim"])
     n = len(var["same"])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 2.6), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH_IN, 2.8), sharey=True)
     colours = ["tab:blue"] * c + ["tab:orange"] * (n - c)
     for ax, key, name in zip(axes, ("same", "random"), ("(a) same-class inputs",
                                                           "(b) random inputs"), strict=True):
         ax.bar(np.arange(n), var[key], color=colours, width=0.85)
         ax.axvline(c - 0.5, color="k", lw=0.8, ls="--")
         ax.set_title(name)
-        ax.set_xlabel("latent unit (blue: content s, orange: style z)")
+        ax.set_xlabel("latent unit (blue: s, orange: z)")
     axes[0].set_ylabel("normalised variance")
     if title:
         fig.suptitle(title, fontsize=10)
@@ -80,26 +79,28 @@ def cross_domain_swap_grid(scarce: DisentanglingModel, abundant: DisentanglingMo
 
 
 def cross_domain_explorer(scarce: DisentanglingModel, abundant: DisentanglingModel,
-                          x_a: np.ndarray, x_b: np.ndarray) -> W.Widget:
-    """Pick a scarce image and an abundant image; slide their content across domains."""
-    pick_a = W.IntSlider(0, 0, len(x_a) - 1, description="scarce img")
-    pick_b = W.IntSlider(0, 0, len(x_b) - 1, description="MNIST img")
-    slide = W.FloatSlider(1.0, min=0, max=1, step=0.05, description="swap t")
-    boxes = {}
-    for key, caption in (("a", "scarce source"), ("b", "MNIST source"),
-                         ("ab", "scarce style, mixed content"),
-                         ("ba", "MNIST style, mixed content")):
-        img = W.Image(format="png", width=112, height=112)
-        boxes[key] = (W.VBox([img, W.Label(caption)]), img)
+                          x_a: np.ndarray, x_b: np.ndarray, steps: int = 5,
+                          names: tuple[str, str] = ("scarce", "MNIST")) -> Explorer:
+    """Pick a scarce image and an abundant image; slide their content across domains.
 
-    def redraw(_=None):
-        xa, xb = x_a[pick_a.value], x_b[pick_b.value]
-        into_a, into_b = cross_domain_mix(scarce, abundant, xa, xb, [slide.value])
-        for key, img in (("a", xa), ("b", xb), ("ab", into_a[0]), ("ba", into_b[0])):
-            boxes[key][1].value = to_png(img)
+    Tiles: the two sources, the scarce decoder's image with the scarce style and
+    mixed content, and the abundant decoder's reverse (see :func:`cross_domain_mix`).
+    """
+    x_a, x_b = np.asarray(x_a, np.float32), np.asarray(x_b, np.float32)
+    (s_a, z_a), (s_b, z_b) = encode_all(scarce, x_a), encode_all(abundant, x_b)
+    t_grid = [float(v) for v in np.linspace(0, 1, steps)]
+    a, b = names
+    controls = [Slider(f"{a} image", list(range(len(x_a)))),
+                Slider(f"{b} image", list(range(len(x_b)))),
+                Slider("swap t", t_grid, start=steps - 1, continuous=True)]
 
-    for w in (pick_a, pick_b, slide):
-        w.observe(redraw, names="value")
-    redraw()
-    return W.VBox([W.HBox([pick_a, pick_b, slide]),
-                   W.HBox([boxes[k][0] for k in ("a", "b", "ab", "ba")])])
+    def render(p):
+        i, j = p[f"{a} image"].astype(int), p[f"{b} image"].astype(int)
+        t = p["swap t"][:, None]
+        into_a = decode_all(scarce, (1 - t) * s_a[i] + t * s_b[j], z_a[i])
+        into_b = decode_all(abundant, (1 - t) * s_b[j] + t * s_a[i], z_b[j])
+        return np.stack([as_rgb(x_a[i]), as_rgb(x_b[j]), as_rgb(into_a), as_rgb(into_b)], 1)
+
+    return Explorer(controls, render, [f"{a} source", f"{b} source",
+                                       f"{a} style, mixed content",
+                                       f"{b} style, mixed content"], play="swap t")

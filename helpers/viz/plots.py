@@ -9,6 +9,10 @@ import numpy as np
 
 from ..core.interface import DisentanglingModel, content_codes, decode_all, encode_all
 
+# The book's text column is about 670 px; at the course's 100 dpi that is 6.7 inches.
+# Figures at most this wide are shown at their size, so their text stays legible.
+COLUMN_WIDTH_IN = 6.7
+
 
 def _as_display(img: np.ndarray) -> tuple[np.ndarray, str | None]:
     img = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
@@ -44,9 +48,17 @@ def image_grid(
         nrows = int(np.ceil(n / ncols))
     if nrows * ncols < n:
         raise ValueError(f"a {nrows}x{ncols} grid cannot hold {n} images.")
-    if axes is None:
-        fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 0.6, cell * nrows + 0.4),
-                                 squeeze=False)
+    own_figure = axes is None
+    if own_figure:
+        # Margins in inches, so a title never overlaps the column labels and leaves
+        # no gap, whatever the grid's size; the width fits the book's text column.
+        left = 0.75 if row_labels is not None else 0.05
+        top = 0.08 + (0.25 if col_labels is not None else 0) + (0.3 if title else 0)
+        cell = min(cell, (COLUMN_WIDTH_IN - left - 0.05) / (ncols * 1.05))
+        width, height = left + 0.05 + cell * ncols * 1.05, top + 0.05 + cell * nrows * 1.05
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
+        fig.subplots_adjust(left=left / width, right=1 - 0.05 / width, top=1 - top / height,
+                            bottom=0.05 / height, wspace=0.05, hspace=0.05)
     else:
         axes = np.asarray(axes).reshape(nrows, ncols)
         fig = axes[0, 0].figure
@@ -60,13 +72,12 @@ def image_grid(
             ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
     if row_labels is not None:
         for r, text in enumerate(row_labels[:nrows]):
-            axes[r, 0].set_ylabel(text, rotation=0, ha="right", va="center", fontsize=8)
+            axes[r, 0].set_ylabel(text, rotation=0, ha="right", va="center", fontsize=9)
     if col_labels is not None:
         for c, text in enumerate(col_labels[:ncols]):
-            axes[0, c].set_title(text, fontsize=8)
+            axes[0, c].set_title(text, fontsize=9)
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+        fig.suptitle(title, fontsize=10, y=1 - 0.06 / fig.get_figheight(), va="top")
     return fig
 
 
@@ -75,18 +86,24 @@ def plot_history(log, keys: Sequence[str] | None = None, title: str | None = Non
     """One small panel per logged quantity (train and, if present, validation)."""
     history = getattr(log, "history", log)
     keys = list(keys) if keys is not None else [k for k in history if not k.startswith("val_")]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.0 * len(keys), 2.4), squeeze=False)
-    for ax, key in zip(axes[0], keys, strict=True):
+    ncols = min(len(keys), 3)  # at most three readable panels side by side
+    nrows = -(-len(keys) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(min(COLUMN_WIDTH_IN, 2.3 * ncols + 0.3),
+                                                    2.2 * nrows + (0.3 if title else 0)),
+                             squeeze=False)
+    for ax in axes.flat[len(keys):]:
+        ax.set_visible(False)
+    for ax, key in zip(axes.flat[:len(keys)], keys, strict=True):
         epochs = np.arange(1, len(history[key]) + 1)
         ax.plot(epochs, history[key], label="train")
         if f"val_{key}" in history:
             ax.plot(epochs, history[f"val_{key}"], label="test", linestyle="--")
-        ax.set_title(key, fontsize=9)
-        ax.set_xlabel("epoch", fontsize=8)
+        ax.set_title(key, fontsize=10)
+        ax.set_xlabel("epoch", fontsize=9)
         if key in logy:
             ax.set_yscale("log")
-        ax.tick_params(labelsize=7)
-    axes[0, 0].legend(fontsize=7)
+        ax.tick_params(labelsize=9)
+    axes[0, 0].legend(fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -190,18 +207,18 @@ def compare_bars(rows: dict[str, dict[str, float]], keys: Sequence[str],
 
     names = list(rows)
     width = 0.8 / len(keys)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(names), 3.2))
+    fig, ax = plt.subplots(figsize=(min(COLUMN_WIDTH_IN, 1.6 + 1.5 * len(names)), 3.4))
     for k, key in enumerate(keys):
         values = [100 * rows[name].get(key, float("nan")) for name in names]
         bars = ax.bar(np.arange(len(names)) + (k - (len(keys) - 1) / 2) * width, values, width,
                       label=key)
-        ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=1)
+        ax.bar_label(bars, fmt="%.0f", fontsize=8, padding=1)
     if chance is not None:
         ax.axhline(100 * chance, color="gray", ls="--", lw=1, label="chance")
-    ax.set_xticks(np.arange(len(names)), names, fontsize=8)
+    ax.set_xticks(np.arange(len(names)), names, fontsize=9)
     ax.set_ylabel("%")
     ax.set_ylim(0, 105)
-    ax.legend(fontsize=7, ncols=len(keys) + 1, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+    ax.legend(fontsize=9, ncols=min(len(keys) + 1, 3), loc="upper center", bbox_to_anchor=(0.5, -0.12),
               frameon=False)
     if title:
         ax.set_title(title)
