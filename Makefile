@@ -17,7 +17,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test setup execute record export student clean
+.PHONY: book test browser-test setup execute record export student clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,21 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --keep-going
+	$(BIN)/jupyter-book build . -W -n --keep-going
 	@test -f _build/html/index.html && echo "Book: $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
 	$(BIN)/ruff check helpers tests tools chapters
 	HF_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax -q
+
+# The built book in headless Chromium (Debian's `chromium` and `chromium-driver`;
+# .ci/run installs them). MathJax is served from the npm package for the test only.
+MATHJAX := .cache/mathjax/node_modules/mathjax/tex-mml-chtml.js
+browser-test: $(STAMP)
+	@command -v chromedriver >/dev/null || { echo "browser-test needs Chromium and its driver: apt-get install chromium chromium-driver"; exit 1; }
+	test -f $(MATHJAX) || npm install --no-save --no-audit --no-fund --prefix .cache/mathjax mathjax@4
+	test -f _build/html/index.html || $(MAKE) book
+	$(BIN)/python -m pytest -m browser tests/browser -q
 
 execute: $(STAMP)
 	HF_PROFILE=$${HF_PROFILE:-book} $(BIN)/python tools/execute_notebook.py $(NB)

@@ -17,11 +17,13 @@ import datetime
 import json
 import os
 import platform
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from .core.profile import Profile, check_seed, get_profile
+from .core.training import LINE_WIDTH
 
 RESULTS_DIR_ENV_VAR = "HF_RESULTS_DIR"
 NOTEBOOK_ENV_VAR = "HF_NOTEBOOK"
@@ -39,6 +41,15 @@ def hardware_summary() -> str:
         details = tf.config.experimental.get_device_details(gpus[0])
         gpu = f", GPU: {details.get('device_name', gpus[0].name)}"
     return f"{platform.machine()} CPU, {os.cpu_count()} cores{gpu}"
+
+
+def wrap(text: str, width: int = LINE_WIDTH) -> str:
+    """``text`` on lines of at most ``width`` characters (continuations indented).
+
+    Printed lines longer than the book's code column would be cut off there.
+    """
+    return "\n".join(textwrap.fill(line, width, subsequent_indent="  ")
+                     for line in str(text).splitlines())
 
 
 def _sharp_figures() -> None:
@@ -93,7 +104,7 @@ def report(name: str, value: float, fmt: str = "{:.4g}", label: str | None = Non
     The value is also kept for the run's results file (see :func:`runtime_note`).
     """
     value = float(value)
-    print(f"{label or name}: {fmt.format(value)}")
+    print(wrap(f"{label or name}: {fmt.format(value)}"))
     _RUN["values"][name] = value
     try:
         from myst_nb import glue
@@ -124,8 +135,8 @@ def runtime_note() -> None:
         "values": dict(_RUN["values"]),
     }
     minutes = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
-    print(f"Runtime: this page's outputs come from one top-to-bottom run in {minutes} "
-          f"(profile {record['profile']}, seed {record['seed']}, {record['hardware']}).")
+    print(wrap(f"Runtime: this page's outputs come from one top-to-bottom run in {minutes} "
+               f"(profile {record['profile']}, seed {record['seed']}, {record['hardware']})."))
     out_dir = os.environ.get(RESULTS_DIR_ENV_VAR)
     if out_dir and record["notebook"]:
         path = Path(out_dir) / record["notebook"] / f"{record['profile']}.json"

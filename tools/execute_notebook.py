@@ -40,6 +40,7 @@ def execute(path: Path, timeout: int, save: bool = True) -> float:
                             # state would only add dead controls and hundreds of kB.
                             store_widget_state=False)
     client.execute()
+    nb.metadata.pop("widgets", None)  # state saved by an older run
     seconds = time.perf_counter() - start
     nb.metadata["hidden_factors"] = {
         "profile": os.environ.get("HF_PROFILE", "book"),

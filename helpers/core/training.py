@@ -17,6 +17,7 @@ training and appends to the same log.
 from __future__ import annotations
 
 import math
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -75,6 +76,10 @@ def _in_notebook() -> bool:
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
+# Longest output line the book's code column shows without cutting it off.
+LINE_WIDTH = 80
+
+
 def _fmt(logs: dict, order: tuple[str, ...] = ()) -> str:
     rank = {name: i for i, name in enumerate(order)}
     keys = sorted(logs, key=lambda k: (k.startswith("val_"), rank.get(k.removeprefix("val_"), 99), k))
@@ -82,14 +87,14 @@ def _fmt(logs: dict, order: tuple[str, ...] = ()) -> str:
 
 
 class ProgressLine(keras.callbacks.Callback):
-    """A compact progress display: one line, updated in place.
+    """A compact progress display: one bar line (and its numbers), updated in place.
 
     In a notebook the line is a display that is *updated*, so the saved
     output is a single line with the final numbers.  Elsewhere one line is
     printed every ``print_every`` epochs.
     """
 
-    def __init__(self, label: str = "", width: int = 24, print_every: int = 1,
+    def __init__(self, label: str = "", width: int = 20, print_every: int = 1,
                  refresh_s: float = 0.5) -> None:
         super().__init__()
         self.label, self.width, self.print_every, self.refresh_s = label, width, print_every, refresh_s
@@ -112,8 +117,11 @@ class ProgressLine(keras.callbacks.Callback):
         elapsed = time.perf_counter() - self._start
         prefix = f"{self.label}: " if self.label else ""
         stats = _fmt(self._logs, tuple(getattr(self.model, "loss_names", ())))
-        return (f"{prefix}epoch {self._epoch}/{self._epochs} {bar} {elapsed:5.1f}s"
-                + (f" | {stats}" if stats else ""))
+        head = f"{prefix}epoch {self._epoch}/{self._epochs} {bar} {elapsed:5.1f}s"
+        # The numbers go on lines of at most LINE_WIDTH characters under the bar, so
+        # nothing is cut off in the book's code column or a narrow notebook.
+        return "\n".join([head, *textwrap.wrap(stats, LINE_WIDTH, initial_indent="  ",
+                                                subsequent_indent="  ")])
 
     def _draw(self, fraction: float, force: bool = False) -> None:
         now = time.perf_counter()

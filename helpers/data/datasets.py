@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,12 +48,14 @@ class Dataset:
         return tuple(self.x_train.shape[1:])
 
     def describe(self) -> str:
-        """A one-line summary that notebooks print under the loading cell."""
-        flag = "  ⚠ OFFLINE FALLBACK — not the full dataset" if self.is_fallback else ""
-        return (
-            f"{self.name}: train {self.x_train.shape}, test {self.x_test.shape}, "
-            f"{self.num_classes} classes — source: {self.source}{flag}"
-        )
+        """A short summary that notebooks print under the loading cell (lines ≤ 80 chars)."""
+        lines = [f"{self.name}: train {self.x_train.shape}, test {self.x_test.shape}, "
+                 f"{self.num_classes} classes",
+                 *textwrap.wrap(f"source: {self.source}", 78, initial_indent="  ",
+                                subsequent_indent="    ")]
+        if self.is_fallback:
+            lines.append("  ⚠ OFFLINE FALLBACK — not the full dataset")
+        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- checks

@@ -18,7 +18,9 @@ def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | No
     missing or NaN values as a dash.
     """
     columns = list(columns) if columns is not None else list(next(iter(rows.values())))
-    lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    # <wbr> lets a narrow page break a long header after an underscore.
+    header = [col.replace("_", "_<wbr>") for col in columns]
+    lines = ["| model | " + " | ".join(header) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, values in rows.items():
         cells = []
         for col in columns:

@@ -298,7 +298,10 @@ _SCRIPT = """function (uid, d) {
       }
     });
   }
-  inputs.forEach(function (el) { el.addEventListener("input", draw); });
+  inputs.forEach(function (el) {
+    el.addEventListener("input", draw);
+    el.addEventListener("change", draw);
+  });
   var play = root.querySelector(".hf-play");
   if (play && d.play !== null) {
     play.addEventListener("click", function () {

@@ -1,0 +1,229 @@
+"""The built book, opened in a real browser (headless Chromium from Debian's packages).
+
+Run with ``make browser-test`` (it builds the book first). The pages are served
+from ``_build/html`` on 127.0.0.1; every other host is unreachable, so a page
+that needs the network fails here. MathJax, which readers online get from a
+CDN, is served from the npm package in ``.cache/mathjax3`` for these tests only.
+
+For every page: no console errors and every image loaded. For every chapter:
+each kernel-free explorer's controls change the picture they show, nothing in
+the main column is wider than the column (tables, equations, figures, code),
+and the tab title holds no LaTeX. Full-page screenshots at 1280 px and 390 px
+go to ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import io
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+NODE_MODULES = ROOT / ".cache" / "mathjax" / "node_modules"
+CDN = "https://cdn.jsdelivr.net/npm/"  # MathJax and its fonts; served from NODE_MODULES
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.glob("**/*.html")
+               if p.name not in {"genindex.html", "search.html"}
+               and not p.relative_to(HTML).as_posix().startswith("_")) if HTML.exists() else []
+CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves the book; CDN addresses in pages and scripts point to local npm packages."""
+
+    def log_message(self, *args):  # keep the test output quiet
+        pass
+
+    def translate_path(self, path):
+        if path.startswith("/__npm__/"):
+            # /__npm__/mathjax@4/x.js -> mathjax/x.js; /__npm__/@scope/pkg@1/x -> @scope/pkg/x
+            parts = path.removeprefix("/__npm__/").split("?")[0].split("/")
+            name = 1 if parts[0].startswith("@") else 0
+            parts[name] = parts[name].split("@")[0]
+            return str(NODE_MODULES.joinpath(*parts))
+        return super().translate_path(path)
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.suffix not in {".html", ".js"} or not path.is_file():
+            return super().send_head()
+        body = path.read_bytes().replace(CDN.encode(), b"/__npm__/")
+        self.send_response(200)
+        kind = "text/html" if path.suffix == ".html" else "text/javascript"
+        self.send_header("Content-Type", f"{kind}; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not PAGES:
+        pytest.fail("No built book in _build/html: run `make book` first.")
+    if not (NODE_MODULES / "mathjax" / "tex-mml-chtml.js").is_file():
+        pytest.fail("MathJax for the offline test is missing: `make browser-test` installs "
+                    "the npm package `mathjax@4` into .cache/mathjax.")
+    handler = functools.partial(_Handler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--hide-scrollbars", "--force-device-scale-factor=1",
+                # Nothing but the local server can be reached, as on an offline laptop.
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
+        options.add_argument(arg)
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+def _open(driver, url: str, width: int):
+    driver.set_window_size(width, 900)
+    driver.get(url)
+    # Load lazy images and let MathJax typeset, then wait until images are decoded.
+    driver.execute_script("document.querySelectorAll('img').forEach(i => i.loading = 'eager');")
+    driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const mj = window.MathJax && MathJax.startup && MathJax.startup.promise;
+        Promise.resolve(mj).then(() => Promise.all(Array.from(document.images).map(
+            i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; }))))
+            .then(() => done(true), () => done(false));
+    """)
+
+
+def _errors(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def _screenshot(driver, name: str):
+    """A full-page PNG (the page's whole height at the window's width)."""
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics["cssContentSize"]
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "captureBeyondViewport": True, "format": "png",
+        "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / name).write_bytes(base64.b64decode(shot["data"]))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_offline_without_errors(server, browser, page):
+    browser.get_log("browser")  # drop what earlier pages logged
+    _open(browser, server + page, WIDTHS["desktop"])
+    broken = browser.execute_script(
+        "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+        ".map(i => i.getAttribute('src').slice(0, 80));")
+    assert not broken, f"{page}: images that did not load: {broken}"
+    assert not _errors(browser), f"{page}: console errors: {_errors(browser)}"
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=list(WIDTHS))
+@pytest.mark.parametrize("page", PAGES)
+def test_nothing_is_wider_than_the_column(server, browser, page, width):
+    _open(browser, server + page, width)
+    name = page.replace("/", "_").removesuffix(".html")
+    _screenshot(browser, f"{name}_{width}px.png")
+    too_wide = browser.execute_script(_TOO_WIDE)
+    assert not too_wide, (f"{page} at {width} px: elements wider than the text column "
+                          f"(tag, class, width, column): {too_wide}")
+
+
+# Tables, display equations, figures, code blocks and explorers that are wider than
+# the article column, or cut off inside a scrolling box.
+_TOO_WIDE = """
+const column = document.querySelector('main article, article.bd-article');
+const limit = column.getBoundingClientRect().right + 1;
+const width = column.clientWidth;
+const found = [];
+const sel = 'table, mjx-container[display="true"], img, pre, .hf-explorer, figure, svg';
+column.querySelectorAll(sel).forEach(el => {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || el.closest('.bd-toc, nav')) return;
+  let wide = r.right > limit;
+  if (!wide && (el.tagName === 'PRE' || el.tagName === 'MJX-CONTAINER'
+                || el.tagName === 'TABLE'))
+    wide = el.scrollWidth > el.clientWidth + 1;
+  if (!wide && el.tagName === 'MJX-CONTAINER')
+    wide = el.firstElementChild.getBoundingClientRect().right > limit;
+  if (!wide && el.parentElement && el.tagName === 'TABLE') {
+    const box = el.parentElement;
+    wide = box.scrollWidth > box.clientWidth + 1;
+  }
+  if (wide) found.push([el.tagName, String(el.className.baseVal ?? el.className).slice(0, 40),
+    Math.round(Math.max(r.width, el.scrollWidth)), width,
+    (el.textContent || '').trim().slice(0, 50)]);
+});
+return found;
+"""
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_title_holds_no_latex(server, browser, page):
+    _open(browser, server + page, WIDTHS["desktop"])
+    title = browser.title
+    assert not re.search(r"\\\(|\\\)|\$|\\[a-zA-Z]+", title), f"{page}: tab title {title!r}"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_every_chapter_has_a_working_kernel_free_explorer(server, browser, page):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    _open(browser, server + page, WIDTHS["desktop"])
+    explorers = browser.find_elements(By.CSS_SELECTOR, ".hf-explorer")
+    assert explorers, f"{page}: no kernel-free explorer"
+    assert not browser.find_elements(By.CSS_SELECTOR, ".jupyter-widgets, .widget-area"), \
+        f"{page}: a saved ipywidgets view (dead controls without a kernel)"
+    for k, explorer in enumerate(explorers):
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", explorer)
+        tiles = explorer.find_element(By.CSS_SELECTOR, ".hf-tiles")
+
+        def picture(tiles=tiles) -> bytes:
+            return tiles.screenshot_as_png
+
+        for control in explorer.find_elements(By.CSS_SELECTOR, "[data-control]"):
+            label = control.find_element(By.XPATH, "..").text.split("\n")[0][:30]
+            start, changed = picture(), False
+            if control.tag_name == "select":
+                choices = Select(control)
+                for i in range(1, len(choices.options)):
+                    choices.select_by_index(i)
+                    if picture() != start:
+                        changed = True
+                        break
+            else:
+                for key in (Keys.HOME, *[Keys.ARROW_RIGHT] * 12):
+                    control.send_keys(key)
+                    time.sleep(0.05)
+                    if picture() != start:
+                        changed = True
+                        break
+            assert changed, f"{page}: explorer {k}: moving '{label}' left the images unchanged"
+        assert not _errors(browser), f"{page}: console errors: {_errors(browser)}"
