@@ -105,3 +105,48 @@ def test_every_glued_number_in_the_prose_was_recorded(notebook):
     wanted = set(re.findall(r"\{glue:(?:text|)\}`([A-Za-z0-9_]+)", prose))
     missing = wanted - _glued_names(nb)
     assert not missing, f"{path.name}: prose cites numbers this run did not glue: {sorted(missing)}"
+
+
+# Every chapter page carries one or more kernel-free explorers; their embedded
+# PNGs stay within this budget (base64 bytes in the page).
+EXPLORER_BUDGET_BYTES = 1_000_000
+
+
+def test_every_chapter_has_a_kernel_free_explorer_within_budget(notebook):
+    path, nb = notebook
+    html = [out["data"]["text/html"] for cell in _code_cells(nb) for out in cell.outputs
+            if "hf-explorer" in out.get("data", {}).get("text/html", "")]
+    assert html, f"{path.name}: no explorer output (an Explorer's kernel-free twin)"
+    for page in html:
+        assert "application/vnd.jupyter.widget-view+json" in _bundle_of(nb, page), \
+            f"{path.name}: the explorer has no live widget for Jupyter, Colab and Binder"
+    size = sum(len(page) for page in html)
+    assert size <= EXPLORER_BUDGET_BYTES, (
+        f"{path.name}: explorers embed {size / 1e6:.2f} MB; the budget is "
+        f"{EXPLORER_BUDGET_BYTES / 1e6:.1f} MB a chapter (use fewer images or steps)")
+    assert "widgets" not in nb.metadata, \
+        f"{path.name}: saved widget state (dead controls in the book); re-execute it"
+
+
+def _bundle_of(nb, html: str) -> dict:
+    for cell in _code_cells(nb):
+        for out in cell.outputs:
+            if out.get("data", {}).get("text/html") == html:
+                return out["data"]
+    return {}
+
+
+def test_printed_lines_fit_the_code_column(notebook):
+    """The book shows about 85 characters of output; printed lines keep to 80."""
+    path, nb = notebook
+    long = []
+    for i, cell in enumerate(_code_cells(nb)):
+        for out in cell.outputs:
+            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+                text = out.get("text", "")
+            elif "text/plain" in out.get("data", {}) and len(out["data"]) == 1:
+                text = out["data"]["text/plain"]
+            else:
+                continue
+            long += [f"cell {i}: {line[:60]}…" for line in text.splitlines() if len(line) > 80]
+    assert not long, f"{path.name}: printed lines longer than 80 characters: {long}"

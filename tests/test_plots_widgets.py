@@ -193,3 +193,13 @@ def test_cross_domain_explorer_swaps_content_between_decoders(cae, tiny_images):
     np.testing.assert_allclose(tiles[2, 2:30, 2:30, 0], expected, atol=1e-6)
     np.testing.assert_allclose(tiles[3, 2:30, 2:30, 0], decode_all(other, s_a, z_b)[0, ..., 0],
                                atol=1e-6)
+
+
+def test_every_latent_control_matters_from_the_start(cae):
+    """At offset 0 the unit picker would do nothing: the offset starts off-centre."""
+    for steps in (2, 3, 7):
+        ex = widgets.latent_explorer(cae, steps=steps)
+        start = [c.start for c in ex.controls]
+        assert ex.controls[2].values[start[2]] != 0
+        other_unit = [start[0], 1, start[2]]
+        assert not np.allclose(ex.images_at(start), ex.images_at(other_unit))

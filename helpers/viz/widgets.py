@@ -349,7 +349,9 @@ def _latent_parts(model, center, scale, steps, sigmas, max_units, class_names):
     offsets = _sweep(steps, sigmas)
     controls = [Choice("class", _class_names(model, class_names)),
                 Choice("z unit", [f"z{i}" for i in range(units)]),
-                Slider("offset (std)", offsets, start=steps // 2, continuous=True,
+                # Start off-centre: at offset 0 the unit picker would change nothing.
+                Slider("offset (std)", offsets, start=min(steps - 1, max(steps - 2, steps // 2 + 1)),
+                       continuous=True,
                        labels=[f"{v:+.1f}" for v in offsets])]
 
     def render_one(m, p):

@@ -77,6 +77,7 @@ def server():
     if not (NODE_MODULES / "mathjax" / "tex-mml-chtml.js").is_file():
         pytest.fail("MathJax for the offline test is missing: `make browser-test` installs "
                     "the npm package `mathjax@4` into .cache/mathjax.")
+    shutil.rmtree(SHOTS, ignore_errors=True)  # screenshots of this run only
     handler = functools.partial(_Handler, directory=str(HTML))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -166,14 +167,19 @@ column.querySelectorAll(sel).forEach(el => {
   const r = el.getBoundingClientRect();
   if (r.width === 0 || el.closest('.bd-toc, nav')) return;
   let wide = r.right > limit;
-  if (!wide && (el.tagName === 'PRE' || el.tagName === 'MJX-CONTAINER'
-                || el.tagName === 'TABLE'))
+  if (!wide && (el.tagName === 'PRE' || el.tagName === 'MJX-CONTAINER'))
     wide = el.scrollWidth > el.clientWidth + 1;
   if (!wide && el.tagName === 'MJX-CONTAINER')
     wide = el.firstElementChild.getBoundingClientRect().right > limit;
-  if (!wide && el.parentElement && el.tagName === 'TABLE') {
+  if (el.tagName === 'TABLE') {
+    // A table may be wider than the column only inside a box that scrolls
+    // sideways, with its first (model) column fixed so every row stays labelled.
     const box = el.parentElement;
-    wide = box.scrollWidth > box.clientWidth + 1;
+    const first = el.querySelector('th, td');
+    const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowX)
+      && box.getBoundingClientRect().right <= limit;
+    const sticky = first && getComputedStyle(first).position === 'sticky';
+    wide = (r.right > limit || box.scrollWidth > box.clientWidth + 1) && !(scrolls && sticky);
   }
   if (wide) found.push([el.tagName, String(el.className.baseVal ?? el.className).slice(0, 40),
     Math.round(Math.max(r.width, el.scrollWidth)), width,
