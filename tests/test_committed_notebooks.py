@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -150,3 +151,13 @@ def test_printed_lines_fit_the_code_column(notebook):
                 continue
             long += [f"cell {i}: {line[:60]}…" for line in text.splitlines() if len(line) > 80]
     assert not long, f"{path.name}: printed lines longer than 80 characters: {long}"
+
+
+def test_code_in_prose_fits_the_column(notebook):
+    """Code blocks in Markdown (solutions sit in narrower boxes) keep to 84 characters."""
+    path, nb = notebook
+    long = [f"cell {i}: {line[:60]}…" for i, cell in enumerate(nb.cells)
+            if cell.cell_type == "markdown"
+            for block in re.findall(r"```[a-z]*\n(.*?)```", cell.source, re.S)
+            for line in textwrap.dedent(block).splitlines() if len(line) > 84]
+    assert not long, f"{path.name}: code lines in Markdown longer than 84 characters: {long}"
