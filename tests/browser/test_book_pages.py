@@ -18,6 +18,7 @@ import base64
 import functools
 import http.server
 import io
+import json
 import re
 import shutil
 import threading
@@ -150,7 +151,7 @@ def test_nothing_is_wider_than_the_column(server, browser, page, width):
     _open(browser, server + page, width)
     name = page.replace("/", "_").removesuffix(".html")
     _screenshot(browser, f"{name}_{width}px.png")
-    too_wide = browser.execute_script(_TOO_WIDE)
+    too_wide = json.loads(browser.execute_script(_TOO_WIDE))
     assert not too_wide, (f"{page} at {width} px: elements wider than the text column "
                           f"(tag, class, width, column): {too_wide}")
 
@@ -182,10 +183,10 @@ column.querySelectorAll(sel).forEach(el => {
     wide = (r.right > limit || box.scrollWidth > box.clientWidth + 1) && !(scrolls && sticky);
   }
   if (wide) found.push([el.tagName, String(el.className.baseVal ?? el.className).slice(0, 40),
-    Math.round(Math.max(r.width, el.scrollWidth)), width,
+    Math.round(Math.max(r.width, el.scrollWidth || 0)), width,
     (el.textContent || '').trim().slice(0, 50)]);
 });
-return found;
+return JSON.stringify(found);
 """
 
 
