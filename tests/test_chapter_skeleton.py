@@ -60,3 +60,20 @@ def test_an_implement_it_exercise_with_hidden_solutions(stem):
     exercises = md[md.index("## Exercises"):md.index("## References")]
     assert "**Implement it" in exercises
     assert exercises.count(":class: dropdown") >= 1
+
+
+@pytest.mark.parametrize("stem", ALL_CHAPTERS)
+def test_each_solution_follows_its_exercise(stem):
+    """Exercise N, then a hidden box "Solution to exercise N", then exercise N + 1."""
+    cells = [("".join(c["source"])) for c in _cells(stem) if c["cell_type"] == "markdown"]
+    start = next(i for i, c in enumerate(cells) if "## Exercises" in c)
+    end = next(i for i, c in enumerate(cells) if "## References" in c)
+    order = []
+    for cell in cells[start:end]:
+        order += [("exercise", int(n)) for n in re.findall(r"(?m)^(\d+)\. \*\*", cell)]
+        order += [("solution", int(n)) for n in
+                  re.findall(r"\{admonition\} Solution to exercise (\d+)", cell)]
+    numbers = [n for kind, n in order if kind == "exercise"]
+    assert numbers == list(range(1, len(numbers) + 1)), f"exercises numbered {numbers}"
+    expected = [(kind, n) for n in numbers for kind in ("exercise", "solution")]
+    assert order == expected, f"{stem}: exercises and solutions in the order {order}"
