@@ -28,6 +28,7 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)
 
 book: $(STAMP)
+	rm -f _build/html/_static/book.css _build/html/_static/book.js  # Sphinx 7.4 keeps stale copies
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@test -f _build/html/index.html && echo "Book: $(CURDIR)/_build/html/index.html"
 
@@ -37,10 +38,10 @@ test: $(STAMP)
 
 # The built book in headless Chromium (Debian's `chromium` and `chromium-driver`;
 # .ci/run installs them). MathJax is served from the npm package for the test only.
-MATHJAX := .cache/mathjax/node_modules/mathjax/tex-mml-chtml.js
+MATHJAX := .cache/mathjax/node_modules/mathjax/es5/tex-mml-chtml.js
 browser-test: $(STAMP)
 	@command -v chromedriver >/dev/null || { echo "browser-test needs Chromium and its driver: apt-get install chromium chromium-driver"; exit 1; }
-	test -f $(MATHJAX) || npm install --no-save --no-audit --no-fund --prefix .cache/mathjax mathjax@4
+	test -f $(MATHJAX) || npm install --no-save --no-audit --no-fund --prefix .cache/mathjax mathjax@3
 	test -f _build/html/index.html || $(MAKE) book
 	$(BIN)/python -m pytest -m browser tests/browser -q
 

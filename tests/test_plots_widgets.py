@@ -203,3 +203,9 @@ def test_every_latent_control_matters_from_the_start(cae):
         assert ex.controls[2].values[start[2]] != 0
         other_unit = [start[0], 1, start[2]]
         assert not np.allclose(ex.images_at(start), ex.images_at(other_unit))
+
+
+def test_results_table_renames_headers_and_lets_them_break():
+    table = tables.results_table({"m": {"neg_elbo": 100.0, "z_mlp": 0.5}},
+                                 headers={"neg_elbo": "neg_elbo (nats)"})
+    assert table.splitlines()[0] == "| model | neg_<wbr>elbo (nats) | z_<wbr>mlp |"

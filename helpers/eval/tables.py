@@ -10,16 +10,18 @@ from .metrics import PERCENT_COLUMNS
 
 
 def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | None = None,
-                  percent: Sequence[str] = PERCENT_COLUMNS) -> str:
+                  percent: Sequence[str] = PERCENT_COLUMNS,
+                  headers: dict[str, str] | None = None) -> str:
     """A Markdown table (rows = models); pass it to ``IPython.display.Markdown``.
 
     Values are formatted as percentages for the columns in ``percent`` and
     with four significant digits otherwise; strings are shown as they are and
-    missing or NaN values as a dash.
+    missing or NaN values as a dash. ``headers`` shows some columns under
+    another name (e.g. ``{"neg_elbo": "neg_elbo (nats)"}``).
     """
     columns = list(columns) if columns is not None else list(next(iter(rows.values())))
     # <wbr> lets a narrow page break a long header after an underscore.
-    header = [col.replace("_", "_<wbr>") for col in columns]
+    header = [(headers or {}).get(col, col).replace("_", "_<wbr>") for col in columns]
     lines = ["| model | " + " | ".join(header) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, values in rows.items():
         cells = []

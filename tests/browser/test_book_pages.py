@@ -14,7 +14,6 @@ go to ``_build/screenshots/``.
 
 from __future__ import annotations
 
-import base64
 import functools
 import http.server
 import io
@@ -37,9 +36,16 @@ CDN = "https://cdn.jsdelivr.net/npm/"  # MathJax and its fonts; served from NODE
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 WIDTHS = {"desktop": 1280, "phone": 390}
 
+
+def _is_page(path: Path) -> bool:
+    """A page a reader reads: not an index, a theme template or a bare redirect."""
+    rel = path.relative_to(HTML).as_posix()
+    return (path.name not in {"genindex.html", "search.html"} and not rel.startswith("_")
+            and 'http-equiv="Refresh"' not in path.read_text(errors="ignore")[:2000])
+
+
 PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.glob("**/*.html")
-               if p.name not in {"genindex.html", "search.html"}
-               and not p.relative_to(HTML).as_posix().startswith("_")) if HTML.exists() else []
+               if _is_page(p)) if HTML.exists() else []
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
 
 
@@ -75,9 +81,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 def server():
     if not PAGES:
         pytest.fail("No built book in _build/html: run `make book` first.")
-    if not (NODE_MODULES / "mathjax" / "tex-mml-chtml.js").is_file():
+    if not (NODE_MODULES / "mathjax" / "es5" / "tex-mml-chtml.js").is_file():
         pytest.fail("MathJax for the offline test is missing: `make browser-test` installs "
-                    "the npm package `mathjax@4` into .cache/mathjax.")
+                    "the npm package `mathjax@3` into .cache/mathjax.")
     shutil.rmtree(SHOTS, ignore_errors=True)  # screenshots of this run only
     handler = functools.partial(_Handler, directory=str(HTML))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -115,6 +121,7 @@ def _open(driver, url: str, width: int):
         const mj = window.MathJax && MathJax.startup && MathJax.startup.promise;
         Promise.resolve(mj).then(() => Promise.all(Array.from(document.images).map(
             i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; }))))
+            .then(() => new Promise(r => setTimeout(r, 200)))  // book.js lays out
             .then(() => done(true), () => done(false));
     """)
 
@@ -123,15 +130,29 @@ def _errors(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def _screenshot(driver, name: str):
-    """A full-page PNG (the page's whole height at the window's width)."""
-    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-    size = metrics["cssContentSize"]
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "captureBeyondViewport": True, "format": "png",
-        "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+def _screenshot(driver, name: str, step: int = 1200):
+    """A full-page PNG, stitched from window-high slices (one capture of a very
+    tall page comes out shifted); the sticky header is unpinned while capturing."""
+    from PIL import Image
+
+    driver.execute_script(
+        "const s = document.createElement('style'); s.id = 'hf-shot';"
+        "s.textContent = '.bd-header, .bd-header-article, .bd-sidebar-primary, "
+        ".bd-sidebar-secondary {position: static !important; top: auto !important}';"
+        "document.head.appendChild(s);")
+    width, height = driver.execute_script(
+        "return [window.innerWidth, document.documentElement.scrollHeight];")
+    view = driver.execute_script("return window.innerHeight;")
+    page = Image.new("RGB", (width, height), "white")
+    for top in range(0, height, view):
+        driver.execute_script("window.scrollTo(0, arguments[0]);", top)
+        time.sleep(0.05)
+        shot = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+        y = driver.execute_script("return window.scrollY;")
+        page.paste(shot.crop((0, 0, width, min(view, height - y))), (0, y))
+    driver.execute_script("document.getElementById('hf-shot').remove(); window.scrollTo(0, 0);")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    (SHOTS / name).write_bytes(base64.b64decode(shot["data"]))
+    page.save(SHOTS / name, optimize=True)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -150,8 +171,8 @@ def test_page_loads_offline_without_errors(server, browser, page):
 def test_nothing_is_wider_than_the_column(server, browser, page, width):
     _open(browser, server + page, width)
     name = page.replace("/", "_").removesuffix(".html")
+    too_wide = json.loads(browser.execute_script(_TOO_WIDE, width < 700))
     _screenshot(browser, f"{name}_{width}px.png")
-    too_wide = json.loads(browser.execute_script(_TOO_WIDE))
     assert not too_wide, (f"{page} at {width} px: elements wider than the text column "
                           f"(tag, class, width, column): {too_wide}")
 
@@ -159,6 +180,7 @@ def test_nothing_is_wider_than_the_column(server, browser, page, width):
 # Tables, display equations, figures, code blocks and explorers that are wider than
 # the article column, or cut off inside a scrolling box.
 _TOO_WIDE = """
+const phone = arguments[0];  // only on a phone may a table scroll (first column fixed)
 const column = document.querySelector('main article, article.bd-article');
 const limit = column.getBoundingClientRect().right + 1;
 const width = column.clientWidth;
@@ -180,11 +202,19 @@ column.querySelectorAll(sel).forEach(el => {
     const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowX)
       && box.getBoundingClientRect().right <= limit;
     const sticky = first && getComputedStyle(first).position === 'sticky';
-    wide = (r.right > limit || box.scrollWidth > box.clientWidth + 1) && !(scrolls && sticky);
+    wide = (r.right > limit || box.scrollWidth > box.clientWidth + 1)
+      && !(phone && scrolls && sticky);
   }
   if (wide) found.push([el.tagName, String(el.className.baseVal ?? el.className).slice(0, 40),
     Math.round(Math.max(r.width, el.scrollWidth || 0)), width,
     (el.textContent || '').trim().slice(0, 50)]);
+});
+if (document.documentElement.scrollWidth > window.innerWidth + 1)
+  found.push(['PAGE', 'scrolls sideways', document.documentElement.scrollWidth,
+              window.innerWidth, '']);
+document.querySelectorAll('.prev-next-area a').forEach(a => {
+  if (a.getBoundingClientRect().right > window.innerWidth + 1 || a.scrollWidth > a.clientWidth + 1)
+    found.push(['A', 'prev-next link', a.scrollWidth, a.clientWidth, a.textContent.trim()]);
 });
 return JSON.stringify(found);
 """
