@@ -28,7 +28,7 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)
 
 book: $(STAMP)
-	rm -f _build/html/_static/book.css _build/html/_static/book.js  # Sphinx 7.4 keeps stale copies
+	rm -rf _build/html _build/.doctrees  # a full build: Sphinx 7.4 keeps stale static files
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@test -f _build/html/index.html && echo "Book: $(CURDIR)/_build/html/index.html"
 
