@@ -12,10 +12,12 @@
       }
       var size = Number(el.dataset.hfSize);
       el.style.fontSize = size + "%";
-      var room = el.clientWidth, need = el.scrollWidth;
+      var room = el.clientWidth, need = el.scrollWidth, scale = 1;
       if (need > room + 1) {
-        el.style.fontSize = size * Math.max(0.5, (room - 2) / need) + "%";
+        scale = Math.max(0.5, (room - 2) / need);
+        el.style.fontSize = size * scale + "%";
       }
+      el.dataset.hfScale = scale.toFixed(3);
     });
   }
 

@@ -209,6 +209,19 @@ column.querySelectorAll(sel).forEach(el => {
     Math.round(Math.max(r.width, el.scrollWidth || 0)), width,
     (el.textContent || '').trim().slice(0, 50)]);
 });
+// book.js shrinks a too-wide display equation on a phone; below 0.7 it is too
+// small to read (split it in the chapter instead).
+column.querySelectorAll('mjx-container[display="true"]').forEach(el => {
+  if (Number(el.dataset.hfScale || 1) < 0.7)
+    found.push(['MJX-CONTAINER', 'scaled to ' + el.dataset.hfScale, el.scrollWidth,
+                el.clientWidth, (el.textContent || '').trim().slice(0, 40)]);
+});
+// Inline maths cannot wrap: it must fit too.
+column.querySelectorAll('mjx-container:not([display="true"])').forEach(el => {
+  if (el.getBoundingClientRect().right > limit)
+    found.push(['MJX-INLINE', '', Math.round(el.getBoundingClientRect().width), width,
+                (el.textContent || '').trim().slice(0, 40)]);
+});
 if (document.documentElement.scrollWidth > window.innerWidth + 1)
   found.push(['PAGE', 'scrolls sideways', document.documentElement.scrollWidth,
               window.innerWidth, '']);
