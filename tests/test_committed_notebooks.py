@@ -161,3 +161,11 @@ def test_code_in_prose_fits_the_column(notebook):
             for block in re.findall(r"```[a-z]*\n(.*?)```", cell.source, re.S)
             for line in textwrap.dedent(block).splitlines() if len(line) > 84]
     assert not long, f"{path.name}: code lines in Markdown longer than 84 characters: {long}"
+
+
+def test_every_notebook_names_its_kernel(notebook):
+    """Jupyter, Colab and VS Code open a notebook with a kernel only if it names one."""
+    path, nb = notebook
+    spec = nb.metadata.get("kernelspec", {})
+    assert spec.get("name") == "python3" and spec.get("language") == "python", \
+        f"{path.name}: metadata.kernelspec should name the python3 kernel; got {spec}"
