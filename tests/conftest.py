@@ -57,3 +57,16 @@ class DripResponse:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+@pytest.fixture()
+def slow_network(monkeypatch) -> DripResponse:
+    """Every download talks to a server that trickles (see :class:`DripResponse`);
+    no data directory and no offline switch, so the loaders really try it."""
+    from helpers.data import downloads
+
+    drip = DripResponse(n_bytes=200, delay=0.03)
+    monkeypatch.setattr(downloads, "_urlopen", lambda url, timeout: drip)
+    monkeypatch.delenv("HF_DATA_DIR", raising=False)
+    monkeypatch.delenv("HF_OFFLINE", raising=False)
+    return drip

@@ -238,12 +238,9 @@ def test_download_has_a_total_deadline(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []  # no partial file left behind
 
 
-def test_slow_server_falls_back_within_the_deadline(tmp_path, monkeypatch):
-    drip = DripResponse(n_bytes=200, delay=0.03)
-    monkeypatch.setattr(downloads, "_urlopen", lambda url, timeout: drip)
+def test_slow_server_falls_back_within_the_deadline(tmp_path, monkeypatch, slow_network):
+    drip = slow_network
     monkeypatch.setattr(downloads, "DEFAULT_DEADLINE_S", 0.2)
-    monkeypatch.delenv("HF_DATA_DIR", raising=False)
-    monkeypatch.delenv("HF_OFFLINE", raising=False)
     cache = tmp_path / "cache"
     with pytest.warns(datasets.OfflineFallbackWarning, match="deadline"):
         ds = mnist.load_mnist(cache_dir=cache)

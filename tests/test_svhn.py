@@ -6,10 +6,9 @@ import os
 
 import numpy as np
 import pytest
-from conftest import DripResponse
 from scipy.io import savemat
 
-from helpers.data import downloads, svhn
+from helpers.data import svhn
 from helpers.data.datasets import OfflineFallbackWarning, balanced_subset
 from helpers.data.downloads import DownloadError
 
@@ -174,12 +173,9 @@ def test_read_svhn_mat_accepts_whole_number_float_labels(tmp_path):
     assert x.dtype == np.uint8 and y.dtype == np.int64 and y.tolist() == [1, 0, 5]
 
 
-def test_slow_svhn_server_falls_back_within_the_deadline(tmp_path, monkeypatch):
-    drip = DripResponse(n_bytes=200, delay=0.03)
-    monkeypatch.setattr(downloads, "_urlopen", lambda url, timeout: drip)
+def test_slow_svhn_server_falls_back_within_the_deadline(tmp_path, monkeypatch, slow_network):
+    drip = slow_network
     monkeypatch.setattr(svhn, "SVHN_DEADLINE_S", 0.2)
-    monkeypatch.delenv("HF_DATA_DIR", raising=False)
-    monkeypatch.delenv("HF_OFFLINE", raising=False)
     with pytest.warns(OfflineFallbackWarning, match="deadline"):
         ds = svhn.load_svhn(train_size=20, test_size=10, cache_dir=tmp_path / "cache")
     assert ds.is_fallback and drip.sent < drip.n_bytes

@@ -56,9 +56,14 @@ def cross_domain_mix(scarce: DisentanglingModel, abundant: DisentanglingModel,
     """
     (s_a, z_a), (s_b, z_b) = encode_all(scarce, x_a[None]), encode_all(abundant, x_b[None])
     t = np.asarray(t, np.float32).reshape(-1, 1)
-    into_a = decode_all(scarce, (1 - t) * s_a + t * s_b, np.repeat(z_a, len(t), 0))
-    into_b = decode_all(abundant, (1 - t) * s_b + t * s_a, np.repeat(z_b, len(t), 0))
-    return into_a, into_b
+    return _mix_codes(scarce, abundant, s_a, np.repeat(z_a, len(t), 0),
+                      s_b, np.repeat(z_b, len(t), 0), t)
+
+
+def _mix_codes(scarce, abundant, s_a, z_a, s_b, z_b, t):
+    """Each decoder keeps its own style and takes content ``(1 - t)`` own + ``t`` other."""
+    return (decode_all(scarce, (1 - t) * s_a + t * s_b, z_a),
+            decode_all(abundant, (1 - t) * s_b + t * s_a, z_b))
 
 
 def cross_domain_swap_grid(scarce: DisentanglingModel, abundant: DisentanglingModel,
@@ -96,9 +101,8 @@ def cross_domain_explorer(scarce: DisentanglingModel, abundant: DisentanglingMod
 
     def render(p):
         i, j = p[f"{a} image"].astype(int), p[f"{b} image"].astype(int)
-        t = p["swap t"][:, None]
-        into_a = decode_all(scarce, (1 - t) * s_a[i] + t * s_b[j], z_a[i])
-        into_b = decode_all(abundant, (1 - t) * s_b[j] + t * s_a[i], z_b[j])
+        into_a, into_b = _mix_codes(scarce, abundant, s_a[i], z_a[i], s_b[j], z_b[j],
+                                    p["swap t"][:, None])
         return np.stack([as_rgb(x_a[i]), as_rgb(x_b[j]), as_rgb(into_a), as_rgb(into_b)], 1)
 
     return Explorer(controls, render, [f"{a} source", f"{b} source",

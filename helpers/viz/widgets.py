@@ -349,10 +349,10 @@ def _latent_parts(model, center, scale, steps, sigmas, max_units, class_names):
     offsets = _sweep(steps, sigmas)
     controls = [Choice("class", _class_names(model, class_names)),
                 Choice("z unit", [f"z{i}" for i in range(units)]),
-                # Start off-centre: at offset 0 the unit picker would change nothing.
-                Slider("offset (std)", offsets, start=min(steps - 1, max(steps - 2, steps // 2 + 1)),
-                       continuous=True,
-                       labels=[f"{v:+.1f}" for v in offsets])]
+                # Start off-centre (about +2 std): at offset 0 the unit picker would
+                # change nothing.
+                Slider("offset (std)", offsets, start=steps - 1 if steps < 5 else steps - 2,
+                       continuous=True, labels=[f"{v:+.1f}" for v in offsets])]
 
     def render_one(m, p):
         z = np.repeat(center[None], len(p["class"]), 0)
@@ -398,26 +398,37 @@ def variant_explorer(models: dict[str, DisentanglingModel], steps: int = 7,
     controls, render_one = _latent_parts(first, None, None, steps, sigmas, max_units, None)
 
     def render(p):
-        out = None
-        for v, name in enumerate(names):
-            rows = p[description] == v
-            if rows.any():
-                part = render_one(models[name], {k: a[rows] for k, a in p.items()})
-                out = np.zeros((len(rows), *part.shape[1:]), np.float32) if out is None else out
-                out[rows] = part
-        return out
+        return _per_model(p[description], names,
+                          lambda name, rows: render_one(models[name],
+                                                        {k: a[rows] for k, a in p.items()}))
 
     return Explorer([Choice(description, names), *controls], render, ["decoded"],
                     play="offset (std)")
 
 
-def _image_picker(name: str, n: int, labels: Sequence | None = None) -> Slider:
+def _per_model(which: np.ndarray, names: Sequence[str], render_rows) -> np.ndarray:
+    """Render a batch whose rows pick a model: ``render_rows(name, rows)`` for each
+    model that some row picked, gathered back in the batch's order."""
+    which = np.asarray(which).astype(int)
+    out = None
+    for v, name in enumerate(names):
+        rows = np.flatnonzero(which == v)
+        if len(rows):
+            part = render_rows(name, rows)
+            if out is None:
+                out = np.zeros((len(which), *part.shape[1:]), np.float32)
+            out[rows] = part
+    return out
+
+
+def _image_picker(name: str, n: int, labels: Sequence | None = None,
+                  start: int = 0) -> Slider:
     if n < 1:
         raise ValueError(f"{name}: need at least one image; got none.")
     if labels is not None and len(labels) != n:
         raise ValueError(f"{name}: {len(labels)} labels for {n} images.")
     readouts = [f"{i} (label {labels[i]})" if labels is not None else str(i) for i in range(n)]
-    return Slider(name, list(range(n)), labels=readouts)
+    return Slider(name, list(range(n)), start=start, labels=readouts)
 
 
 def every_class_explorer(models: DisentanglingModel | dict[str, DisentanglingModel],
@@ -445,18 +456,16 @@ def every_class_explorer(models: DisentanglingModel | dict[str, DisentanglingMod
 
     def render(p):
         idx = p["image"].astype(int)
-        which = p[description].astype(int) if many else np.zeros_like(idx)
-        out = np.zeros((len(idx), 1 + len(classes), *x.shape[1:]), np.float32)
-        out[:, 0] = x[idx]
-        for v, name in enumerate(names):
-            rows = np.flatnonzero(which == v)
-            if len(rows):
-                s, z = codes[name]
-                k = len(classes)
-                dec = decode_all(table[name], np.tile(s, (len(rows), 1)),
-                                 np.repeat(z[idx[rows]], k, 0))
-                out[rows, 1:] = dec.reshape(len(rows), k, *dec.shape[1:])
-        return out
+        k = len(classes)
+
+        def tiles(name, rows):  # the input, then its style decoded as every class
+            s, z = codes[name]
+            dec = decode_all(table[name], np.tile(s, (len(rows), 1)),
+                             np.repeat(z[idx[rows]], k, 0))
+            return np.concatenate([x[idx[rows]][:, None],
+                                   dec.reshape(len(rows), k, *dec.shape[1:])], axis=1)
+
+        return _per_model(p[description] if many else np.zeros_like(idx), names, tiles)
 
     controls = ([Choice(description, names)] if many else []) + [_image_picker("image", len(x))]
     return Explorer(controls, render, ["input", *classes], play="image")
@@ -473,8 +482,7 @@ def swap_explorer(model: DisentanglingModel, x: np.ndarray, labels: np.ndarray |
     s_all, z_all = encode_all(model, x)
     mix = [float(v) for v in np.linspace(0, 1, steps)]
     controls = [_image_picker("style image", len(x), labels),
-                Slider("content image", list(range(len(x))), start=min(1, len(x) - 1),
-                       labels=_image_picker("c", len(x), labels).labels),
+                _image_picker("content image", len(x), labels, start=min(1, len(x) - 1)),
                 Slider("a: s → content", mix, start=steps - 1, continuous=True),
                 Slider("b: z → content", mix, start=0, continuous=True)]
 
