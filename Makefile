@@ -12,49 +12,43 @@
 # (stubs to implement) into _build/students/; ONLY=KSparse.mask,KSparse.call
 # stubs just those pieces.
 
+# `make setup`, `make test` and `make book` run tools/course.py, the path
+# without make (Windows): both do exactly the same steps.
+
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
 
 .PHONY: book test browser-test setup execute record export student clean
 
-$(STAMP): requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	touch $(STAMP)
+setup:
+	$(PYTHON) tools/course.py setup
 
-setup: $(STAMP)
+book:
+	$(PYTHON) tools/course.py book
 
-book: $(STAMP)
-	rm -rf _build/html _build/.doctrees  # a full build: Sphinx 7.4 keeps stale static files
-	$(BIN)/jupyter-book build . -W -n --keep-going
-	@test -f _build/html/index.html && echo "Book: $(CURDIR)/_build/html/index.html"
-
-test: $(STAMP)
-	$(BIN)/ruff check helpers tests tools chapters
-	HF_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax -q
+test:
+	$(PYTHON) tools/course.py test
 
 # The built book in headless Chromium (Debian's `chromium` and `chromium-driver`;
 # .ci/run installs them). MathJax is served from the npm package for the test only.
 MATHJAX := .cache/mathjax/node_modules/mathjax/es5/tex-mml-chtml.js
-browser-test: $(STAMP)
+browser-test: setup
 	@command -v chromedriver >/dev/null || { echo "browser-test needs Chromium and its driver: apt-get install chromium chromium-driver"; exit 1; }
 	test -f $(MATHJAX) || npm install --no-save --no-audit --no-fund --prefix .cache/mathjax mathjax@3
 	test -f _build/html/index.html || $(MAKE) book
 	$(BIN)/python -m pytest -m browser tests/browser -q
 
-execute: $(STAMP)
+execute: setup
 	HF_PROFILE=$${HF_PROFILE:-book} $(BIN)/python tools/execute_notebook.py $(NB)
 
-record: $(STAMP)
+record: setup
 	HF_PROFILE=$${HF_PROFILE:-full} $(BIN)/python tools/execute_notebook.py --results-only $(NB)
 
-export: $(STAMP)
+export: setup
 	$(BIN)/python tools/export_papers.py
 
-student: $(STAMP)
+student: setup
 	$(BIN)/python tools/student_version.py $(or $(NB),chapters/*.ipynb) $(if $(ONLY),--only $(ONLY))
 
 clean:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -10,10 +11,14 @@ import nbformat
 import pytest
 import yaml
 
+import helpers
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = (ROOT / "_toc.yml").read_text()
+sys.path.insert(0, str(ROOT / "tools"))
+FIRST_CELL = __import__("first_cell").first_cell()
 
 
 def test_there_are_chapters():
@@ -62,12 +67,15 @@ def test_outputs_come_from_book_or_full_run(notebook):
     assert profiles and set(profiles) <= {"book", "full"}, f"{path.name}: banner shows {profiles}"
 
 
-def test_colab_cell_points_at_the_repository(notebook):
+def test_first_cell_installs_the_matching_helpers(notebook):
+    """Every chapter starts with tools/first_cell.py's cell: this repository, this version."""
     path, nb = notebook
     first = _code_cells(nb)[0].source
-    assert "git+" + CONFIG["repository"]["url"] in first, (
-        f"{path.name}: the first code cell must install helpers from {CONFIG['repository']['url']}"
-    )
+    assert first == FIRST_CELL, (
+        f"{path.name}: its first cell differs from tools/first_cell.py's; run "
+        "`python tools/first_cell.py` and re-execute the chapter")
+    assert "git+" + CONFIG["repository"]["url"] in first
+    assert f'HELPERS = "{helpers.__version__}"' in first
     assert "from helpers.notebook import setup" in _code_cells(nb)[1].source
 
 

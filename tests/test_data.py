@@ -210,6 +210,17 @@ def test_fallback_file_is_found():
     assert Path(mnist.mnist_fallback_path()).is_file()
 
 
+def test_shipped_fallback_is_500_real_training_digits_per_class():
+    with np.load(mnist.mnist_fallback_path(), allow_pickle=False) as f:
+        x, y, index = f["x"], f["y"], f["mnist_train_index"]
+    assert x.dtype == np.uint8 and x.shape == (5000, 28, 28) and x.max() == 255
+    assert np.bincount(y, minlength=10).tolist() == [500] * 10
+    assert len(np.unique(index)) == 5000 and 0 <= index.min() and index.max() < 60_000
+    x_train, y_train, x_test, y_test = mnist._load_mnist_fallback(seed=0)
+    assert (len(x_train), len(x_test)) == (4000, 1000)
+    assert np.bincount(y_test).tolist() == [100] * 10  # a stratified test split
+
+
 # ------------------------------------------------------ bounded downloads, progress, .part files
 class _Served(io.BytesIO):
     """A fake HTTP response that hands out ``chunk`` bytes per read and may announce its size."""

@@ -29,3 +29,19 @@ def test_readme_layout_lists_every_helpers_folder():
         for module in (ROOT / "helpers" / folder).glob("*.py"):
             if module.stem != "__init__":
                 assert module.stem in layout, f"README layout misses helpers/{folder}/{module.name}"
+
+
+def test_readme_layout_lists_every_tool():
+    layout = (ROOT / "README.md").read_text().split("## Layout", 1)[1]
+    for tool in (ROOT / "tools").glob("*.py"):
+        assert tool.name in layout, f"README layout misses tools/{tool.name}"
+
+
+def test_make_and_the_no_make_path_run_the_same_commands():
+    """make setup/test/book are tools/course.py, which CI runs with the Makefile away."""
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("setup", "test", "book"):
+        assert re.search(rf"(?m)^{target}:\n\t\$\(PYTHON\) tools/course\.py {target}$", makefile)
+    assert "python3 tools/course.py test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "python tools/course.py test" in readme and "python tools/course.py book" in readme

@@ -50,13 +50,24 @@ def measure(path: Path, timeout: int = 1800) -> dict:
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     peak, done = [0], threading.Event()
+    cell_peak, cells = [0], []  # the peak while each code cell ran
+
+    def cell_started(cell, cell_index):
+        cell_peak[0] = 0
+
+    def cell_done(cell, cell_index, execute_reply):
+        first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+        cells.append((round(cell_peak[0] / 2**20), cell_index, first[:60]))
+
+    client.on_cell_execute, client.on_cell_executed = cell_started, cell_done
 
     def sample():
         while not done.is_set():
             km = client.km
             pid = getattr(getattr(km, "provisioner", None), "pid", None) if km else None
             if pid:
-                peak[0] = max(peak[0], _tree_rss(pid))
+                rss = _tree_rss(pid)
+                peak[0], cell_peak[0] = max(peak[0], rss), max(cell_peak[0], rss)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -67,7 +78,9 @@ def measure(path: Path, timeout: int = 1800) -> dict:
     finally:
         done.set()
         sampler.join()
-    return {"peak_mb": round(peak[0] / 2**20), "seconds": round(time.perf_counter() - start, 1)}
+    top = sorted(cells, reverse=True)[:3]
+    return {"peak_mb": round(peak[0] / 2**20), "seconds": round(time.perf_counter() - start, 1),
+            "top_cells": [{"peak_mb": mb, "cell": i, "starts": src} for mb, i, src in top]}
 
 
 def main() -> int:

@@ -240,13 +240,22 @@ def balanced_indices(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray
     return np.sort(np.concatenate(picked))
 
 
+def subset_indices(y_train: np.ndarray, y_test: np.ndarray, train_size: int | None,
+                   test_size: int | None, seed: int = 0) -> tuple:
+    """Which train and test examples :func:`subset` keeps.
+
+    ``None`` keeps everything and gives ``slice(None)``, so indexing with it
+    makes a view, not a copy (60,000 float images are 188 MB).
+    """
+    tr = slice(None) if train_size is None else stratified_indices(y_train, train_size, seed)
+    te = slice(None) if test_size is None else stratified_indices(y_test, test_size, seed + 1)
+    return tr, te
+
+
 def subset(ds: Dataset, train_size: int | None = None, test_size: int | None = None,
            seed: int = 0) -> Dataset:
     """A stratified subset of a :class:`Dataset` (``None`` keeps everything)."""
-    tr = np.arange(len(ds.y_train)) if train_size is None else stratified_indices(
-        ds.y_train, train_size, seed)
-    te = np.arange(len(ds.y_test)) if test_size is None else stratified_indices(
-        ds.y_test, test_size, seed + 1)
+    tr, te = subset_indices(ds.y_train, ds.y_test, train_size, test_size, seed)
     return Dataset(ds.name, ds.x_train[tr], ds.y_train[tr], ds.x_test[te], ds.y_test[te],
                    ds.source, ds.class_names, ds.is_fallback)
 

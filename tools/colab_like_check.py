@@ -1,0 +1,112 @@
+"""A chapter as Colab runs it: Colab's versions, the helpers from a wheel, outside the repo.
+
+    python tools/colab_like_check.py [chapters/00_warmup.ipynb]
+
+1. makes a virtual environment (``.cache/colab-venv``) holding what Colab
+   preinstalls (``tools/colab_versions.txt``: TensorFlow 2.20, Keras 3.13.2,
+   NumPy 2.1.3, ipywidgets 7.7.1, ...);
+2. builds the helpers' wheel from this checkout and installs it there with
+   plain pip, as the chapters' first cell does on Colab;
+3. fails if that install upgraded or downgraded anything preinstalled;
+4. copies the chapter into an empty folder outside the repository and executes
+   it there in ``smoke`` (offline), with that environment's kernel.
+
+Colab runs Python 3.13; this check uses the Python that runs it (3.11 in CI),
+because 3.13 cannot be installed here. Exits non-zero on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".cache" / "colab-venv"
+PINS = ROOT / "tools" / "colab_versions.txt"
+
+
+def _python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _run(*args, **kwargs) -> str:
+    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kwargs)
+    if done.returncode:
+        sys.exit(f"failed: {' '.join(map(str, args))}\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def _freeze() -> dict[str, str]:
+    out = _run(_python(), "-m", "pip", "list", "--format=freeze", "--disable-pip-version-check")
+    return {n.lower(): v for n, v in (ln.split("==") for ln in out.splitlines() if "==" in ln)}
+
+
+def make_colab_env() -> None:
+    """The venv with Colab's versions (kept between runs; rebuilt when the pins change)."""
+    stamp = VENV / ".pins"
+    if stamp.exists() and stamp.read_text() == PINS.read_text():
+        return
+    _run(sys.executable, "-m", "venv", "--clear", VENV)
+    _run(_python(), "-m", "pip", "install", "-q", "-r", PINS)
+    stamp.write_text(PINS.read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebook", nargs="?", type=Path,
+                        default=ROOT / "chapters" / "00_warmup.ipynb")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    make_colab_env()
+    pins = {ln.split("==")[0].lower(): ln.split("==")[1] for ln in PINS.read_text().splitlines()
+            if ln and not ln.startswith("#")}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        # a clean slate: the helpers from an earlier run go, Colab's stack stays
+        subprocess.run([_python(), "-m", "pip", "uninstall", "-y", "-q", "hidden-factors"],
+                       capture_output=True)
+        before = _freeze()
+        assert all(before.get(n) == v for n, v in pins.items()), "the Colab stack is not as pinned"
+        _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp / "dist", ROOT)
+        wheel = next((tmp / "dist").glob("hidden_factors-*.whl"))
+        _run(_python(), "-m", "pip", "install", "-q", wheel)
+        after = _freeze()
+        changed = {n: (v, after.get(n)) for n, v in before.items() if after.get(n) != v}
+        if changed:
+            sys.exit(f"installing the helpers changed what Colab preinstalls: {changed}")
+        added = sorted(set(after) - set(before))
+        print(f"helpers wheel {wheel.name} installed; added {added}; "
+              f"nothing preinstalled changed")
+        work = tmp / "learner"
+        work.mkdir()
+        nb_path = work / args.notebook.name
+        nb_path.write_bytes(args.notebook.read_bytes())
+        code = (
+            "import sys, nbformat; from nbclient import NotebookClient\n"
+            f"nb = nbformat.read({str(nb_path)!r}, as_version=4)\n"
+            f"NotebookClient(nb, timeout=900, kernel_name='python3', resources={{'metadata': "
+            f"{{'path': {str(work)!r}}}}}).execute()\n"
+            "import helpers, ipywidgets, keras, numpy\n"
+            "print('executed with helpers', helpers.__version__, 'from', helpers.__file__,\n"
+            "      '| keras', keras.__version__, 'numpy', numpy.__version__,\n"
+            "      'ipywidgets', ipywidgets.__version__)\n"
+        )
+        env = {**os.environ, "HF_PROFILE": "smoke", "HF_OFFLINE": "1"}
+        env.pop("HF_DATA_DIR", None)
+        env.pop("PYTHONPATH", None)
+        out = _run(_python(), "-c", code, cwd=work, env=env)
+        print(out.strip().replace(str(tmp), "<tmp>"))
+        if str(ROOT) in out:
+            sys.exit("the chapter imported the helpers from the repository, not from the wheel")
+    print(f"Colab-like check passed: {args.notebook.name} in smoke, "
+          f"{time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

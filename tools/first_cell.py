@@ -1,0 +1,83 @@
+"""The first code cell of every chapter: install the matching course helpers.
+
+Every chapter starts with the same cell, made here from the repository URL
+(``_config.yml``) and the helpers' version (``helpers.__version__``). After
+changing either, run
+
+    python tools/first_cell.py      # rewrite the first cell of chapters/*.ipynb
+
+and re-execute the chapters. ``tests/test_committed_notebooks.py`` checks that
+every chapter's first cell is exactly this text.
+
+What the cell does, on Colab or wherever the helpers are missing: it installs the
+helpers release the notebook was written with (tag ``v<version>``) with plain pip,
+which installs only what is missing, so nothing Colab preinstalls is upgraded and
+no restart is needed. It refuses, with a clear message, a ``helpers`` that is not
+the course's (a stray ``helpers.py`` in the working folder would shadow it).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TEMPLATE = '''\
+# The course helpers, the release this notebook was written with (Colab, or wherever
+# they are missing). pip adds only what is missing: nothing preinstalled is upgraded.
+import importlib, importlib.metadata as md, subprocess, sys
+
+HELPERS = "{version}"
+try:
+    found = md.version("hidden-factors")
+except md.PackageNotFoundError:
+    found = None
+if found != HELPERS:
+    print(f"Installing the course helpers {{HELPERS}} (found: {{found}}) ...")
+    repo = "git+{url}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    f"hidden-factors @ {{repo}}@v{{HELPERS}}"], check=True)
+    importlib.invalidate_caches()
+import helpers
+
+if getattr(helpers, "__version__", None) != HELPERS:
+    raise ImportError(f"`import helpers` found {{helpers.__file__}}, not the course "
+                      f"helpers {{HELPERS}}: rename that file or folder, then restart.")'''
+
+
+def repository_url() -> str:
+    """The repository URL, from its one home (``_config.yml``)."""
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+
+
+def helpers_version() -> str:
+    """``helpers.__version__``, read without importing the package."""
+    for line in (ROOT / "helpers" / "__init__.py").read_text().splitlines():
+        if line.startswith("__version__"):
+            return line.split("=", 1)[1].strip().strip("\"'")
+    raise RuntimeError("helpers/__init__.py defines no __version__")
+
+
+def first_cell() -> str:
+    """The text of every chapter's first code cell."""
+    return TEMPLATE.format(url=repository_url(), version=helpers_version())
+
+
+def main() -> int:
+    text = first_cell()
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if c.cell_type == "code")
+        if cell.source != text:
+            cell.source = text
+            nbformat.write(nb, path)
+            print(f"updated {path.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
