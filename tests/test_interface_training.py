@@ -200,6 +200,17 @@ def test_train_rejects_bad_data(tiny_images):
         train(model, x, y[:10], epochs=1)
 
 
+def test_train_names_the_image_shape_the_model_expects(tiny_images):
+    x, y = tiny_images
+    model = Autoencoder(code_dim=2, hidden=(8,))
+    model.compile(optimizer="adam")
+    colour = np.zeros((len(x), 32, 32, 3), np.float32)
+    with pytest.raises(ValueError, match=r"expects \(28, 28, 1\) images; x has \(32, 32, 3\)"):
+        train(model, colour, y, epochs=1)
+    with pytest.raises(ValueError, match=r"expects \(28, 28, 1\) images; x_val has"):
+        train(model, x, y, epochs=1, validation_data=(colour, y))
+
+
 def test_nan_loss_stops_with_clear_error(tiny_images):
     x, y = tiny_images
 

@@ -102,6 +102,10 @@ def test_paired_classifier_uses_both_domains():
     assert model.classify_domain(xa[:5], "abundant").shape == (5, 10)
     with pytest.raises(ValueError, match="domain"):
         model.classify_domain(xa[:5], "mnist")
+    # train feeds it the abundant domain: scarce-domain images are refused, by name
+    assert model.train_image_shape == xa.shape[1:]
+    with pytest.raises(ValueError, match=r"expects \(28, 28, 1\) images; x has \(32, 32, 3\)"):
+        train(model, xs, ys, epochs=1, batch_size=20)
 
 
 def test_paired_classifier_rejects_bad_scarce_data():

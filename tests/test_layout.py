@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,3 +46,13 @@ def test_make_and_the_no_make_path_run_the_same_commands():
     assert "python3 tools/course.py test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "python tools/course.py test" in readme and "python tools/course.py book" in readme
+
+
+def test_the_python_range_is_stated_once_and_checked():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import course
+
+    low, high = course.SUPPORTED
+    stated = f"Python {low[0]}.{low[1]} to {high[0]}.{high[1]}"
+    assert stated in (ROOT / "README.md").read_text()
+    assert f'requires-python = ">={low[0]}.{low[1]}"' in (ROOT / "pyproject.toml").read_text()

@@ -44,7 +44,7 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(path: Path, timeout: int = 1800) -> dict:
+def measure(path: Path, timeout: int = 1800, trace: bool = False) -> dict:
     """Execute ``path`` in a fresh kernel; return its peak memory and wall time."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -58,6 +58,9 @@ def measure(path: Path, timeout: int = 1800) -> dict:
     def cell_done(cell, cell_index, execute_reply):
         first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
         cells.append((round(cell_peak[0] / 2**20), cell_index, first[:60]))
+        if trace:
+            print(f"  cell {cell_index:3d}: peak {cell_peak[0] / 2**20:6.0f} MB  {first[:50]}",
+                  flush=True)
 
     client.on_cell_execute, client.on_cell_executed = cell_started, cell_done
 
@@ -86,12 +89,13 @@ def measure(path: Path, timeout: int = 1800) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--trace", action="store_true", help="print each code cell's peak")
     args = parser.parse_args()
     profile = os.environ.setdefault("HF_PROFILE", "book")
     out = ROOT / "results" / "memory" / f"{profile}.json"
     record = json.loads(out.read_text()) if out.exists() else {"chapters": {}}
     for path in args.notebooks:
-        result = measure(path.resolve())
+        result = measure(path.resolve(), trace=args.trace)
         record["chapters"][path.stem] = result
         record.update(profile=profile, target_mb=TARGET_MB,
                       hardware=f"{platform.machine()}, {os.cpu_count()} CPU cores, "

@@ -50,6 +50,15 @@ class TrainableModel(keras.Model):
     before ``fit``), so they can never drift from what the method returns.
     """
 
+    @property
+    def train_image_shape(self) -> tuple | None:
+        """The shape of one image that ``train`` feeds this model (``None``: unchecked).
+
+        ``image_shape`` by default; a model trained on another domain than the one
+        its interface serves (JADE trains on the abundant one) overrides this.
+        """
+        return getattr(self, "image_shape", None)
+
     def compute_losses(self, x, y, training: bool = False) -> dict:
         """Return a dict of scalar tensors: ``"loss"`` (minimised) and any extras."""
         raise NotImplementedError(

@@ -128,6 +128,11 @@ class _ScarceSampler:
                                        name="scarce_y")
         self.sampler_seed = keras.random.SeedGenerator(seed)
 
+    @property
+    def train_image_shape(self) -> tuple:
+        """train feeds these models abundant-domain images (the scarce set lives here)."""
+        return self.abundant_shape
+
     def scarce_batch(self, batch_size):
         """A random batch (x, y) of the scarce labelled set (with replacement)."""
         idx = keras.random.randint((batch_size,), 0, self.n_scarce,
@@ -359,7 +364,9 @@ def run_experiment(kind, x_scarce, y_scarce, x_abundant, y_abundant, *, epochs,
         model = cls(x_scarce, y_scarce, abundant_shape=np.shape(x_abundant)[1:],
                     seed=seed, **model_kwargs)
         data, n_epochs = (x_abundant, y_abundant), epochs
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=True)
+    # No XLA here: TensorFlow keeps every XLA-compiled model's program until the
+    # kernel stops, and this chapter trains seven models (Binder gives 2 GB).
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=False)
     log = train(model, *data, epochs=n_epochs, batch_size=batch_size, seed=seed,
                 label=label or f"{kind} · seed {seed}")
     return model, log
