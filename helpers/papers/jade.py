@@ -130,7 +130,7 @@ class _ScarceSampler:
 
     @property
     def train_image_shape(self) -> tuple:
-        """train feeds these models abundant-domain images (the scarce set lives here)."""
+        """What train feeds these models: abundant-domain images."""
         return self.abundant_shape
 
     def scarce_batch(self, batch_size):
