@@ -40,7 +40,9 @@ def test_readme_layout_lists_every_tool():
 
 def test_make_and_the_no_make_path_run_the_same_commands():
     """make setup/test/book are tools/course.py, which CI runs with the Makefile away."""
-    makefile = (ROOT / "Makefile").read_text()
+    # .ci/run moves the Makefile aside while it runs this suite without make
+    makefile = next(p for p in (ROOT / "Makefile", ROOT / ".Makefile.hidden") if p.exists())
+    makefile = makefile.read_text()
     for target in ("setup", "test", "book"):
         assert re.search(rf"(?m)^{target}:\n\t\$\(PYTHON\) tools/course\.py {target}$", makefile)
     assert "python3 tools/course.py test" in (ROOT / ".ci" / "run").read_text()
