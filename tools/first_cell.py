@@ -25,6 +25,8 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the book folds the cell away behind a "show code" toggle: readers need not read it
+TAG = "hide-input"
 
 TEMPLATE = '''\
 # The course helpers, the release this notebook was written with (Colab, or wherever
@@ -72,8 +74,11 @@ def main() -> int:
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         cell = next(c for c in nb.cells if c.cell_type == "code")
-        if cell.source != text:
+        tags = cell.metadata.setdefault("tags", [])
+        if cell.source != text or TAG not in tags:
             cell.source = text
+            if TAG not in tags:
+                tags.append(TAG)
             nbformat.write(nb, path)
             print(f"updated {path.name}")
     return 0
