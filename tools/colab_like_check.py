@@ -26,13 +26,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from course import venv_python  # tools/ is on sys.path when this runs as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".cache" / "colab-venv"
 PINS = ROOT / "tools" / "colab_versions.txt"
 
 
 def _python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    return venv_python(VENV)
 
 
 def _run(*args, **kwargs) -> str:

@@ -26,9 +26,9 @@ INPUTS = (ROOT / "requirements.txt", ROOT / "pyproject.toml")
 SUPPORTED = ((3, 10), (3, 13))  # the oldest and newest Python the README promises
 
 
-def venv_python() -> Path:
-    """The virtual environment's interpreter (``Scripts\\python.exe`` on Windows)."""
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def venv_python(venv: Path = VENV) -> Path:
+    """A virtual environment's interpreter (``Scripts\\python.exe`` on Windows)."""
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def _run(*args: str | Path, env: dict | None = None) -> None:
