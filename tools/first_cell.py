@@ -24,6 +24,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
+import helpers
+
 ROOT = Path(__file__).resolve().parents[1]
 #: the book folds the cell away behind a "show code" toggle: readers need not read it
 TAG = "hide-input"
@@ -56,17 +58,9 @@ def repository_url() -> str:
     return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 
 
-def helpers_version() -> str:
-    """``helpers.__version__``, read without importing the package."""
-    for line in (ROOT / "helpers" / "__init__.py").read_text().splitlines():
-        if line.startswith("__version__"):
-            return line.split("=", 1)[1].strip().strip("\"'")
-    raise RuntimeError("helpers/__init__.py defines no __version__")
-
-
 def first_cell() -> str:
     """The text of every chapter's first code cell."""
-    return TEMPLATE.format(url=repository_url(), version=helpers_version())
+    return TEMPLATE.format(url=repository_url(), version=helpers.__version__)
 
 
 def main() -> int:

@@ -285,7 +285,8 @@ def train(
     """
     if getattr(model, "optimizer", None) is None:
         raise RuntimeError("Compile the model first, e.g. `model.compile(optimizer='adam')`.")
-    x = check_images(x, "x", shape=getattr(model, "train_image_shape", None))
+    shape = getattr(model, "train_image_shape", None)  # None: the model does not say
+    x = check_images(x, "x", shape=shape)
     num_classes = getattr(model, "num_classes", int(np.max(y)) + 1)
     y = check_labels(y, num_classes, "y", n=len(x))
     if epochs < 1:
@@ -297,8 +298,7 @@ def train(
     data = make_dataset(x, y, batch_size, shuffle=True, seed=seed)
     val = None
     if validation_data is not None:
-        xv = check_images(validation_data[0], "x_val",
-                          shape=getattr(model, "train_image_shape", None))
+        xv = check_images(validation_data[0], "x_val", shape=shape)
         yv = check_labels(validation_data[1], num_classes, "y_val", n=len(xv))
         val = make_dataset(xv, yv, max(batch_size, 500), shuffle=False)
     log = log if log is not None else TrainingLog()
