@@ -1,13 +1,21 @@
+import math
+import warnings
+
 import numpy as np
 import pytest
 from keras import ops
+from sklearn.neural_network import MLPClassifier
 
-from helpers.core.interface import Classifier, DisentanglingModel
+from helpers.core.interface import Classifier, DisentanglingModel, encode_all
+from helpers.eval import metrics
 from helpers.eval.metrics import (
     COLUMNS,
     chance_accuracy,
+    classification_accuracy,
+    latent_variances,
     linear_probe,
     mlp_probe,
+    most_label_informative_unit,
     reconstruction_mse,
     scorecard,
     swap_measurements,
@@ -207,3 +215,171 @@ def test_scorecard_knows_where_the_label_is(bars):
     for key in ("s_linear", "s_mlp"):
         assert abs(in_z[key] - chance) < 0.12, key
     assert in_z["follows_style"] == 1.0 and in_z["follows_content"] == 0.0
+
+
+# ------------------------------------------------- exact answers on known codes
+class Coded(DisentanglingModel):
+    """A bar-image model with hand-made codes: ``s`` = one-hot label, ``z`` = three units.
+
+    ``z = (background, label / 3, 2 * background)``: unit 1 holds the label and
+    nothing else, so it is the most label-informative unit.  The decoder ignores
+    ``z`` (it draws on a fixed background), and there is no classifier.
+    """
+
+    def __init__(self):
+        super().__init__(num_classes=CLASSES, content_dim=CLASSES, style_dim=3,
+                         image_shape=(CLASSES, WIDTH, 1))
+
+    def encode(self, x, training=False):
+        label = _read_class(x)
+        background = ops.min(x, axis=(1, 2, 3))
+        z = ops.stack([background, ops.cast(label, "float32") / 3.0, 2.0 * background], axis=1)
+        return ops.one_hot(label, CLASSES), z
+
+    def decode(self, s, z, training=False):
+        return _draw(s, ops.full((ops.shape(s)[0],), 0.2))
+
+
+def _reference_latent_variances(codes, y, seed):
+    """The normalised variances of Banijamali et al.'s Figure 2, written out plainly."""
+    classes = sorted(set(y.tolist()))
+    same = np.mean([codes[y == c].var(axis=0) for c in classes], axis=0)
+    size = int(np.mean([np.sum(y == c) for c in classes]))
+    rng = np.random.default_rng(seed)
+    groups = [rng.choice(len(codes), size, replace=False) for _ in classes]
+    rand = np.mean([codes[g].var(axis=0) for g in groups], axis=0)
+    return same / rand.max(), rand / rand.max()
+
+
+def test_latent_variances_against_a_plain_computation(bars):
+    x, y = bars[2], bars[3]
+    model = Coded()
+    s, z = encode_all(model, x)
+    out = latent_variances(model, x, y)
+    assert int(out["content_dim"]) == CLASSES
+    same, rand = _reference_latent_variances(np.concatenate([s, z], axis=1), y, seed=0)
+    np.testing.assert_allclose(out["same"], same, rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(out["random"], rand, rtol=1e-5)
+    assert np.all(out["same"][:CLASSES] == 0) and out["same"][CLASSES + 1] < 1e-10  # label units
+    assert out["random"].max() == 1.0
+    again = latent_variances(model, x, y, seed=0)
+    assert all(np.array_equal(out[k], again[k]) for k in out)
+    other = latent_variances(model, x, y, seed=1)
+    np.testing.assert_allclose(other["random"],
+                               _reference_latent_variances(np.concatenate([s, z], 1), y, 1)[1],
+                               rtol=1e-5)
+    assert not np.array_equal(other["random"], out["random"])
+
+
+def test_latent_variances_of_constant_codes_are_zero_not_nan(bars):
+    x = np.repeat(bars[2][:1], 6, axis=0)  # one image six times: every code is constant
+    out = latent_variances(Coded(), x, np.array([0, 0, 0, 1, 1, 1]))
+    assert np.all(out["same"] == 0) and np.all(out["random"] == 0)
+
+
+def test_most_label_informative_unit_finds_the_label_unit(bars):
+    x, y = bars[2], bars[3]
+    assert most_label_informative_unit(Coded(), x, y) == 1
+    assert most_label_informative_unit(Coded(), x, y.tolist()) == 1
+    assert most_label_informative_unit(LabelIn("s"), x, y) == 0  # z has one unit only
+
+
+def test_a_model_without_a_classifier_has_nan_accuracy(bars):
+    model = Coded()
+    assert math.isnan(classification_accuracy(model, bars[2], bars[3]))
+    assert classification_accuracy(BarJudge(), bars[2], bars[3]) == 1.0
+    assert math.isnan(scorecard(model, *bars, probes=("linear",))["accuracy"])
+
+
+def test_a_decoder_that_ignores_z_gives_identical_swap_errors(bars):
+    swaps = swap_measurements(Coded(), bars[2], bars[3], judge=BarJudge())
+    assert swaps["mse_foreign_z"] == swaps["mse_own_z"] > 0.0
+    assert swaps["follows_content"] == 1.0 and swaps["follows_style"] == 0.0
+
+
+def test_swap_partners_always_have_another_label():
+    """Images of class 1 can only be paired with the one image of class 0."""
+    x, _ = _bar_images(4, seed=0)
+    x[:, :, :, 0] = x[:, :, :, 0].min()  # blank bars, then draw class 0, 1, 1, 1
+    y = np.array([0, 1, 1, 1])
+    x[np.arange(4), y] = 1.0
+    for seed in range(5):
+        swaps = swap_measurements(LabelIn("z"), x, y, judge=BarJudge(), seed=seed)
+        assert swaps["follows_style"] == 1.0 and swaps["follows_content"] == 0.0
+
+
+def test_swaps_need_only_two_classes_and_default_to_seed_0(bars):
+    x, y = bars[2], bars[3]
+    two = np.isin(y, [0, 1])
+    swaps = swap_measurements(LabelIn("z"), x[two], y[two], judge=BarJudge())
+    assert swaps["follows_style"] == 1.0
+    assert swap_measurements(LabelIn("s"), x, y) == swap_measurements(LabelIn("s"), x, y, seed=0)
+    assert swap_measurements(LabelIn("s"), x, y, seed=1) != swap_measurements(LabelIn("s"), x, y)
+
+
+@pytest.mark.parametrize("probe", [linear_probe, mlp_probe])
+def test_probes_standardise_their_features(probe):
+    """The label sits in a 1e-3 wiggle on top of an offset of 1000: only a standardised probe reads it."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 400)
+    f = 1000.0 + 1e-3 * (y[:, None] == np.arange(3)) + 1e-5 * rng.normal(size=(400, 3))
+    assert probe(f[:300], y[:300], f[300:], y[300:]) >= 0.98
+    one_column = 1000.0 + 1e-3 * y[:, None]  # a single feature is a feature, not "no code"
+    assert probe(one_column[:300], y[:300], one_column[300:], y[300:]) >= 0.98
+
+
+def test_probes_of_an_empty_code_give_chance():
+    y = np.array([0, 0, 1, 2])
+    assert mlp_probe(np.zeros((4, 0)), y, np.zeros((4, 0)), y) == 0.5
+
+
+def test_linear_probe_iterations_and_silenced_convergence_warnings():
+    f, y = _blobs(n=400)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ConvergenceWarning would fail the test
+        rushed = linear_probe(f[:300], y[:300], f[300:], y[300:], max_iter=1)
+        patient = linear_probe(f[:300], y[:300], f[300:], y[300:])
+        mlp_probe(f[:300], y[:300], f[300:], y[300:], hidden=(4,), max_iter=1)
+    assert rushed < patient - 0.2
+
+
+def test_mlp_probe_is_configured_as_documented(monkeypatch):
+    """Hidden layers, iterations, early stopping and the seed reach the classifier."""
+    made = []
+
+    class Spy(MLPClassifier):
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(metrics, "MLPClassifier", Spy)
+    f, y = _blobs(n=100)
+    mlp_probe(f[:80], y[:80], f[80:], y[80:], hidden=(7,), max_iter=3, seed=4)
+    mlp_probe(f[:80], y[:80], f[80:], y[80:])
+    assert made == [
+        dict(hidden_layer_sizes=(7,), max_iter=3, early_stopping=True, random_state=4),
+        dict(hidden_layer_sizes=(256, 256), max_iter=200, early_stopping=True, random_state=0),
+    ]
+
+
+def test_mlp_probe_is_reproducible_and_seeded():
+    f, y = _blobs(n=300, informative=False)
+    args = (f[:200], y[:200], f[200:], y[200:])
+    runs = {seed: mlp_probe(*args, hidden=(32,), max_iter=50, seed=seed) for seed in range(4)}
+    assert mlp_probe(*args, hidden=(32,), max_iter=50) == runs[0]
+    assert mlp_probe(*args, hidden=(32,), max_iter=50, seed=2) == runs[2]
+    assert len(set(runs.values())) > 1  # the seed matters on noise
+
+
+def test_scorecard_passes_its_seed_to_every_probe_and_swap(bars):
+    model = LabelIn("s")
+    s_tr, z_tr = encode_all(model, bars[0])
+    s_te, z_te = encode_all(model, bars[2])
+    for seed in (0, 3):
+        card = scorecard(model, *bars, judge=BarJudge(), content_probes=True, seed=seed)
+        assert card["z_mlp"] == mlp_probe(z_tr, bars[1], z_te, bars[3], seed=seed)
+        assert card["s_mlp"] == mlp_probe(s_tr, bars[1], s_te, bars[3], seed=seed)
+        swaps = swap_measurements(model, bars[2], bars[3], seed=seed)
+        assert card["z_effect"] == swaps["mse_foreign_z"] / max(swaps["mse_own_z"], 1e-12)
+    assert scorecard(model, *bars, probes=("mlp",)) == scorecard(model, *bars, probes=("mlp",),
+                                                                   seed=0)
