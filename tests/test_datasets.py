@@ -25,7 +25,8 @@ def test_check_images_returns_float32_without_copying():
 
 
 @pytest.mark.parametrize("raw, expected", [
-    (np.array([[0, 1, 255]], np.int64), [[0, 1, 255]]),  # integer images may hold 0 and 1 only
+    (np.array([[0, 1, 255]], np.int64), [[0, 1, 255]]),
+    (np.array([[0, 1]], np.int64), [[0, 1]]),  # integer images may hold 0 and 1 only
     (np.array([[0.0, 2.0]]), [[0, 2]]),                 # whole-number floats above 1
     (np.array([[0.0, 255.0]], np.float32), [[0, 255]]),
     (np.array([[7]], np.int32), [[7]]),
@@ -82,6 +83,8 @@ def test_stratified_indices_seeds():
     assert np.array_equal(default, d.stratified_indices(y, 20, seed=0))
     assert not np.array_equal(default, d.stratified_indices(y, 20, seed=1))
     assert d.stratified_indices(y, 200).tolist() == list(range(200))
+    tr, te = d.subset_indices(y, y, 20, 20)
+    assert np.array_equal(tr, default) and np.array_equal(te, d.stratified_indices(y, 20, seed=1))
 
 
 def test_balanced_indices_takes_every_example_of_a_class_that_has_just_enough():

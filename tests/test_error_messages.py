@@ -14,7 +14,7 @@ import pytest
 
 from helpers.core.profile import check_seed, get_profile
 from helpers.data import datasets as d
-from helpers.eval.metrics import linear_probe
+from helpers.eval.metrics import linear_probe, swap_measurements
 
 F32 = np.float32
 LAYOUT = "the Keras layout"
@@ -80,6 +80,8 @@ CASES = [
     (lambda: d.check_raw_pixels(np.array([[0.0, 2.123456]]), "'x'", LAYOUT), ValueError,
      f"'x' has non-integer values (found dtype float64, range [0, 2.123]); {PIXELS}. "
      "Save it as `x.round().astype('uint8')` if it really is on the 0..255 scale."),
+    (lambda: d.check_raw_pixels(np.array([[0, 123456]]), "'x'", LAYOUT), ValueError,
+     f"'x' has values outside 0..255 (found dtype int64, range [0, 123456]); {PIXELS}."),
     (lambda: d.check_raw_pixels(np.array([[np.nan]]), "'x'", LAYOUT), ValueError,
      f"'x' contains NaN or infinite values (dtype float64); {PIXELS}."),
     # -------------------------------------------------------- check_raw_labels
@@ -89,6 +91,8 @@ CASES = [
      f"'y' has dtype bool; {LABELS}."),
     (lambda: d.check_raw_labels(np.array([2.123456, 1.0]), "'y'", 0, 9, LAYOUT), ValueError,
      f"'y' has non-integer labels such as 2.123 (dtype float64); {LABELS}."),
+    (lambda: d.check_raw_labels(np.array([2.5, 1.0], np.float32), "'y'", 0, 9, LAYOUT),
+     ValueError, f"'y' has non-integer labels such as 2.5 (dtype float32); {LABELS}."),
     (lambda: d.check_raw_labels(np.array([np.nan]), "'y'", 0, 9, LAYOUT), ValueError,
      f"'y' contains NaN or infinite labels; {LABELS}."),
     (lambda: d.check_raw_labels(np.array([0, 10]), "'y'", 0, 9, LAYOUT), ValueError,
@@ -116,6 +120,12 @@ CASES = [
      ValueError, "features contain NaN or infinite values (did training diverge?)."),
     (lambda: linear_probe(np.full((3, 2), np.nan), np.zeros(3), np.zeros((3, 2)), np.zeros(3)),
      ValueError, "features contain NaN or infinite values (did training diverge?)."),
+    # ------------------------------------------------------------------ swaps
+    (lambda: swap_measurements(None, np.zeros((3, 2, 2, 1)), np.zeros(3)), ValueError,
+     "a swap needs partners with another label, but y holds a single class; pass images of "
+     "at least two classes."),
+    (lambda: swap_measurements(None, np.zeros((3, 2, 2, 1)), np.arange(2)), ValueError,
+     "x and y must have the same length; got 3 images and 2 labels."),
     # ---------------------------------------------------------- profile, seed
     (lambda: get_profile(3), TypeError,
      "A profile is named by a string, one of 'smoke', 'book', 'full'; got 3 of type int."),

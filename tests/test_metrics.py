@@ -277,11 +277,39 @@ def test_latent_variances_of_constant_codes_are_zero_not_nan(bars):
     assert np.all(out["same"] == 0) and np.all(out["random"] == 0)
 
 
+class Table(DisentanglingModel):
+    """Image ``i`` is one pixel holding ``i / (n - 1)``; its style code is row ``i`` of ``table``."""
+
+    def __init__(self, table):
+        super().__init__(num_classes=4, content_dim=1, style_dim=table.shape[1],
+                         image_shape=(1, 1, 1))
+        self.table = np.asarray(table, np.float32)
+
+    def images(self):
+        n = len(self.table)
+        return (np.arange(n, dtype=np.float32) / (n - 1)).reshape(n, 1, 1, 1)
+
+    def encode(self, x, training=False):
+        index = ops.cast(ops.round(ops.reshape(x, (-1,)) * (len(self.table) - 1)), "int32")
+        return ops.zeros((ops.shape(x)[0], 1)), ops.take(self.table, index, axis=0)
+
+
 def test_most_label_informative_unit_finds_the_label_unit(bars):
     x, y = bars[2], bars[3]
     assert most_label_informative_unit(Coded(), x, y) == 1
     assert most_label_informative_unit(Coded(), x, y.tolist()) == 1
     assert most_label_informative_unit(LabelIn("s"), x, y) == 0  # z has one unit only
+
+
+def test_most_label_informative_unit_weighs_between_against_within_class_spread():
+    """Unit 0: class means 0.1 apart, spread 0.1 (ratio ~1.2). Unit 1: means 1 apart but
+    spread 3 (larger between-class variance, ratio ~0.14). Unit 2: tiny noise, no class."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 100)
+    z = np.stack([0.1 * y + 0.1 * rng.normal(size=400), 1.0 * y + 3.0 * rng.normal(size=400),
+                  0.001 * rng.normal(size=400)], axis=1)
+    model = Table(z)
+    assert most_label_informative_unit(model, model.images(), y) == 0
 
 
 def test_a_model_without_a_classifier_has_nan_accuracy(bars):
@@ -383,3 +411,8 @@ def test_scorecard_passes_its_seed_to_every_probe_and_swap(bars):
         assert card["z_effect"] == swaps["mse_foreign_z"] / max(swaps["mse_own_z"], 1e-12)
     assert scorecard(model, *bars, probes=("mlp",)) == scorecard(model, *bars, probes=("mlp",),
                                                                    seed=0)
+    label_in_z = LabelIn("z")  # s is the background: its probe depends on the seed
+    s_tr, s_te = encode_all(label_in_z, bars[0])[0], encode_all(label_in_z, bars[2])[0]
+    card = scorecard(label_in_z, *bars, probes=("mlp",), content_probes=True, seed=3)
+    assert card["s_mlp"] == mlp_probe(s_tr, bars[1], s_te, bars[3], seed=3)
+    assert card["s_mlp"] != mlp_probe(s_tr, bars[1], s_te, bars[3], seed=0)
