@@ -17,6 +17,7 @@ def _load_tool(name: str):
     sys.path.insert(0, str(ROOT / "tools"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -112,3 +113,14 @@ def test_the_teachers_page_shows_the_recorded_runtimes():
     page = teacher_tables.PAGE.read_text(encoding="utf-8")
     assert teacher_tables.render(page) == page, "run python tools/teacher_tables.py"
     assert "| 3 · JADE |" in page and "not recorded" not in page
+
+
+def test_the_committed_chapters_pass_their_own_checks():
+    """The teacher's version: every check cell's saved output is a full pass."""
+    for path in sorted((ROOT / "chapters").glob("0[1-4]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cells = [c for c in nb.cells if c.cell_type == "code" and "check_exercise(" in c.source]
+        assert len(cells) == 1, path.name
+        text = "".join(o.get("text", "") for o in cells[0].outputs)
+        assert "— ✓ all checks pass" in text and "✗" not in text, (path.name, text)
+        assert "exercise-check" in cells[0].metadata.get("tags", []), path.name
