@@ -1,0 +1,306 @@
+"""Measure how fast every chapter's model trains here, against the framework's ceiling.
+
+    .venv/bin/python benchmarks/run.py            # ~10 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py --quick    # seconds: one model, one setting
+
+For each chapter's model (the sizes of its ``book`` run) and each batch size
+(100, 256) and XLA setting, it times
+
+* **ours**: ``helpers.core.training.train`` — the course's one way of training
+  (the seeded index-shuffling ``tf.data`` pipeline, the progress line and the
+  loss trackers);
+* **plain**: the same model, compiled the same way, fed by
+  ``tf.data.Dataset.from_tensor_slices(...).batch(...).prefetch(...)`` to
+  ``model.fit(verbose=0)`` without callbacks: the practical ceiling of this
+  computation in Keras on this machine;
+
+as images per second over timed epochs after one warm-up epoch (compilation).
+It also measures the machine's sustained float32 matrix-multiply rate and each
+model's floating-point operations per training image (TensorFlow's graph
+profiler on one training step: forward, backward and, for two-step, its
+adversary updates), so the achieved rate is a fraction of the machine's.
+Wall times of whole chapters (``book``/``smoke``) and peak memory are read from
+the recorded runs in ``results/``.
+
+Writes ``results/benchmarks/<machine>.json``, prints a table, and (without
+``--quick``) rewrites the table and the figure of the book's Runtimes page
+(``book/runtimes.md``, ``book/_static/runtimes.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from helpers.core.training import set_seed, train  # noqa: E402
+
+PAGE = ROOT / "book" / "runtimes.md"
+FIGURE = ROOT / "book" / "_static" / "runtimes.png"
+START, END = "<!-- benchmark: start -->", "<!-- benchmark: end -->"
+
+
+# ------------------------------------------------------------------ the machine
+def machine() -> dict:
+    """What ran the benchmark."""
+    return {"platform": platform.platform(terse=True), "machine": platform.machine(),
+            "cpu_cores": os.cpu_count(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "gpus": len(tf.config.list_physical_devices("GPU"))}
+
+
+def matmul_gflops(n: int = 1024, seconds: float = 3.0) -> float:
+    """Sustained float32 matrix-multiply rate (GFLOP/s) of one ``n x n`` product in a loop."""
+    a = tf.random.normal((n, n), seed=0)
+    b = tf.random.normal((n, n), seed=1)
+
+    @tf.function
+    def ten(a, b):
+        c = a
+        for _ in range(10):
+            c = tf.matmul(c, b) * 1e-3
+        return c
+
+    ten(a, b).numpy()  # trace and warm up
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        ten(a, b).numpy()
+        done += 10
+    return 2 * n**3 * done / (time.perf_counter() - start) / 1e9
+
+
+# ------------------------------------------------------------------ the models
+def _images(n: int, shape=(28, 28, 1), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random images in [0, 1] and labels 0..9 (speed does not depend on the pixels)."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n, *shape), dtype=np.float32), rng.integers(0, 10, n).astype(np.int64)
+
+
+def build(name: str) -> keras.Model:
+    """A fresh model of the chapter ``name``, with the sizes of its ``book`` run."""
+    if name == "warm-up CAE":
+        from helpers.papers.warmup import ConditionalAutoencoder
+        return ConditionalAutoencoder(style_dim=2, beta=10.0)
+    if name == "XCov":
+        from helpers.papers.xcov import XCovAutoencoder
+        return XCovAutoencoder(style_dim=2, alpha=1.0, beta=10.0, gamma=10.0)
+    if name == "k-sparse CVAE":
+        from helpers.papers.ksparse_cvae import KSparseCVAE
+        return KSparseCVAE(k=1, style_dim=8)
+    if name == "JADE":
+        from helpers.papers.jade import JADE
+        xs, ys = _images(1000, (32, 32, 3), seed=1)
+        return JADE(xs, ys)
+    if name == "two-step (step 2)":
+        from helpers.papers.two_step import ContentClassifier, TwoStepModel
+        return TwoStepModel(ContentClassifier(content_dim=10), style_dim=16, rec_weight=50.0,
+                            adversary_steps=10)
+    raise ValueError(f"unknown model {name!r}")
+
+
+MODELS = ("warm-up CAE", "XCov", "k-sparse CVAE", "JADE", "two-step (step 2)")
+
+
+def _compile(model: keras.Model, name: str, xla: bool) -> None:
+    kwargs = {"optimizer": keras.optimizers.Adam(1e-3), "jit_compile": xla}
+    if name.startswith("two-step"):
+        kwargs["adversary_optimizer"] = keras.optimizers.Adam(1e-3)
+    model.compile(**kwargs)
+
+
+class _EpochTimes(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times = [*getattr(self, "times", []), time.perf_counter() - self.start]
+
+
+def images_per_second(name: str, path: str, batch: int, xla: bool, n: int,
+                      epochs: int) -> float:
+    """Training throughput of one fresh model, after one warm-up epoch."""
+    set_seed(0)
+    model = build(name)
+    _compile(model, name, xla)
+    x, y = _images(n)
+    timer = _EpochTimes()
+    if path == "ours":
+        with contextlib.redirect_stdout(io.StringIO()):  # the progress line
+            train(model, x, y, epochs=epochs + 1, batch_size=batch, callbacks=[timer])
+    else:
+        model.prepare_logging(x[:2], y[:2])
+        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(
+            tf.data.AUTOTUNE)
+        model.fit(data, epochs=epochs + 1, verbose=0, callbacks=[timer])
+    return n / statistics.median(timer.times[1:])
+
+
+def flops_per_image(name: str, batch: int = 100) -> float | None:
+    """Floating-point operations of one training step per image (graph profiler)."""
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    set_seed(0)
+    model = build(name)
+    _compile(model, name, xla=False)
+    x, y = _images(batch)
+    model.prepare_logging(x[:2], y[:2])
+    model.optimizer.build(model.trainable_variables)
+    if getattr(model, "adversary_optimizer", None) is not None:
+        model.adversary_optimizer.build(model.adversary.trainable_variables)
+    step = tf.function(model.train_step)
+    try:
+        graph = step.get_concrete_function(
+            (tf.TensorSpec((batch, 28, 28, 1), tf.float32), tf.TensorSpec((batch,), tf.int64))
+        ).graph
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            stats = model_analyzer.profile(
+                graph, options=option_builder.ProfileOptionBuilder.float_operation())
+    except Exception:  # noqa: BLE001 - a model whose step the profiler cannot read
+        return None
+    return stats.total_float_ops / batch
+
+
+# ------------------------------------------------------------------ recorded runs
+def recorded_runs() -> dict:
+    """Whole-chapter wall times and peak memory, from the files in ``results/``."""
+    def load(path: Path) -> dict:
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    memory = load(ROOT / "results" / "memory" / "book.json").get("chapters", {})
+    out = {}
+    for folder in sorted(p for p in (ROOT / "results").iterdir()
+                         if p.is_dir() and p.name[:2].isdigit()):
+        out[folder.name] = {
+            "book_s": load(folder / "book.json").get("seconds"),
+            "smoke_s": load(folder / "smoke.json").get("seconds"),
+            "peak_mb": memory.get(folder.name, {}).get("peak_mb"),
+        }
+    return out
+
+
+# ------------------------------------------------------------------ reporting
+def table(result: dict) -> str:
+    """The Markdown table of the throughput runs."""
+    peak = result["matmul_gflops"]
+    rows = ["| model | batch | XLA | ours (img/s) | plain fit (img/s) | ours / plain | "
+            "GFLOP per image | share of matmul rate |", "|---|---|---|---|---|---|---|---|"]
+    for r in result["runs"]:
+        flops = result["flops_per_image"].get(r["model"])
+        gf = f"{flops / 1e9:.3f}" if flops else "—"
+        share = f"{flops * r['ours'] / 1e9 / peak:.1%}" if flops else "—"
+        rows.append(f"| {r['model']} | {r['batch']} | {'on' if r['xla'] else 'off'} | "
+                    f"{r['ours']:,.0f} | {r['plain']:,.0f} | {r['ours'] / r['plain']:.2f} | "
+                    f"{gf} | {share} |")
+    return "\n".join(rows)
+
+
+def chapter_table(result: dict) -> str:
+    rows = ["| chapter | `book` run | `smoke` run | peak memory (`book`) |", "|---|---|---|---|"]
+    for name, r in result["recorded"].items():
+        book = f"{r['book_s'] / 60:.1f} min" if r["book_s"] else "—"
+        smoke = f"{r['smoke_s']:.0f} s" if r["smoke_s"] else "—"
+        peak = f"{r['peak_mb']:,} MB" if r["peak_mb"] else "—"
+        rows.append(f"| {name} | {book} | {smoke} | {peak} |")
+    return "\n".join(rows)
+
+
+def figure(result: dict, path: Path) -> None:
+    """Bars: ours and plain fit, images per second, per model (batch 100, XLA as chapters)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [r for r in result["runs"] if r["batch"] == 100]
+    labels = [f"{r['model']}\nXLA {'on' if r['xla'] else 'off'}" for r in runs]
+    pos = np.arange(len(runs))
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=150)
+    ax.bar(pos - 0.2, [r["ours"] for r in runs], 0.4, label="ours: train()")
+    ax.bar(pos + 0.2, [r["plain"] for r in runs], 0.4, label="plain model.fit")
+    ax.set_xticks(pos, labels, fontsize=7)
+    ax.set_ylabel("training images per second")
+    ax.set_yscale("log")
+    ax.set_title(f"Batch 100 on {result['machine']['cpu_cores']} CPU cores", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def render_page(page: str, result: dict) -> str:
+    m = result["machine"]
+    block = (
+        f"Measured on {m['platform']}, {m['machine']}, {m['cpu_cores']} CPU cores, "
+        f"{'no GPU' if not m['gpus'] else str(m['gpus']) + ' GPU'}; TensorFlow "
+        f"{m['tensorflow']}, Keras {m['keras']}; on {result['date']}, "
+        f"{result['seconds'] / 60:.0f} minutes. Sustained float32 matrix multiply: "
+        f"**{result['matmul_gflops']:.0f} GFLOP/s**.\n\n"
+        f"{table(result)}\n\n"
+        f"```{{figure}} _static/runtimes.png\n:alt: training throughput per model\n\n"
+        "Training throughput at batch 100: the course's `train` and a plain `model.fit` "
+        "of the same model.\n```\n\n"
+        f"Whole chapters, as recorded by `tools/execute_notebook.py`:\n\n{chapter_table(result)}\n"
+    )
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    return pattern.sub(lambda _: f"{START}\n{block}{END}", page)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="one model, batch 100, no XLA, small data (a smoke test)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    if args.quick:
+        models, settings, n, epochs = ("XCov",), [(100, False)], 1000, 1
+    else:
+        models, settings, n, epochs = MODELS, [(100, False), (100, True), (256, False),
+                                               (256, True)], 6000, 2
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(),
+              "matmul_gflops": matmul_gflops(seconds=1.0 if args.quick else 3.0),
+              "images_per_epoch": n, "timed_epochs": epochs, "runs": [],
+              "flops_per_image": {}}
+    for name in models:
+        result["flops_per_image"][name] = flops_per_image(name)
+        for batch, xla in settings:
+            run = {"model": name, "batch": batch, "xla": xla}
+            for path in ("ours", "plain"):
+                run[path] = images_per_second(name, path, batch, xla, n, epochs)
+                keras.backend.clear_session()
+            result["runs"].append(run)
+            print(f"{name:18s} batch {batch:3d} XLA {'on ' if xla else 'off'}  ours "
+                  f"{run['ours']:8.0f}  plain {run['plain']:8.0f} img/s  "
+                  f"({run['ours'] / run['plain']:.2f})", flush=True)
+    result["recorded"] = recorded_runs()
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    name = "quick" if args.quick else f"{platform.machine()}-{os.cpu_count()}cores"
+    out = args.out or ROOT / "results" / "benchmarks" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(table(result))
+    print(f"wrote {out}")
+    if not args.quick:
+        figure(result, FIGURE)
+        PAGE.write_text(render_page(PAGE.read_text(encoding="utf-8"), result), encoding="utf-8")
+        print(f"wrote {PAGE.relative_to(ROOT)} and {FIGURE.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

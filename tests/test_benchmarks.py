@@ -1,0 +1,51 @@
+"""The benchmark command's report: its tables and the Runtimes page it rewrites.
+
+The command itself runs in CI (``benchmarks/run.py --quick``); here its report is
+checked on a made-up result, and the page against the committed result file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "run.py")
+bench = importlib.util.module_from_spec(spec)
+sys.modules["bench"] = bench
+spec.loader.exec_module(bench)
+
+RESULT = {
+    "date": "2026-11-28", "seconds": 600.0, "matmul_gflops": 100.0,
+    "machine": {"platform": "Linux", "machine": "x86_64", "cpu_cores": 2, "gpus": 0,
+                "tensorflow": "2.21.0", "keras": "3.15.1"},
+    "flops_per_image": {"XCov": 2e6, "JADE": None},
+    "runs": [{"model": "XCov", "batch": 100, "xla": True, "ours": 9000.0, "plain": 10000.0},
+             {"model": "JADE", "batch": 256, "xla": False, "ours": 500.0, "plain": 400.0}],
+    "recorded": {"01_xcov": {"book_s": 120.0, "smoke_s": 11.2, "peak_mb": 1417}},
+}
+
+
+def test_the_tables_report_ratios_and_shares():
+    rows = bench.table(RESULT).splitlines()
+    assert rows[2] == "| XCov | 100 | on | 9,000 | 10,000 | 0.90 | 0.002 | 18.0% |"
+    assert rows[3] == "| JADE | 256 | off | 500 | 400 | 1.25 | — | — |"
+    assert bench.chapter_table(RESULT).splitlines()[2] == "| 01_xcov | 2.0 min | 11 s | 1,417 MB |"
+
+
+def test_the_page_block_is_replaced_and_says_where_it_ran():
+    page = f"intro\n{bench.START}\nold\n{bench.END}\nend\n"
+    new = bench.render_page(page, RESULT)
+    assert new.startswith("intro\n") and new.endswith(f"{bench.END}\nend\n") and "old" not in new
+    assert "2 CPU cores, no GPU" in new and "**100 GFLOP/s**" in new
+
+
+def test_the_runtimes_page_shows_the_committed_benchmark():
+    results = sorted((ROOT / "results" / "benchmarks").glob("*cores.json"))
+    assert results, "run benchmarks/run.py"
+    result = json.loads(results[-1].read_text())
+    page = bench.PAGE.read_text(encoding="utf-8")
+    assert bench.render_page(page, result) == page, "run benchmarks/run.py"
+    assert bench.FIGURE.is_file()
