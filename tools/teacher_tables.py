@@ -23,13 +23,6 @@ PAGE = ROOT / "book" / "teachers.md"
 START, END = "<!-- runtimes: start -->", "<!-- runtimes: end -->"
 TITLES = {"00_warmup": "0 · Warm-up", "01_xcov": "1 · XCov", "02_ksparse_cvae": "2 · K-sparse CVAE",
           "03_jade": "3 · JADE", "04_two_step": "4 · Two-step", "05_comparison": "5 · Side by side"}
-CHECKED = {  # the exercise of each chapter that has an automatic check
-    "01_xcov": "`xcov_penalty`",
-    "02_ksparse_cvae": "`KSparse.mask`, `KSparse.call`",
-    "03_jade": "`class_matching_divergence`",
-    "04_two_step": "`TwoStepModel.adversary_step`",
-}
-
 
 def _load(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
@@ -38,8 +31,7 @@ def _load(path: Path) -> dict:
 def runtime_table() -> str:
     """The Markdown table: one row per chapter, from the recorded runs."""
     memory = _load(ROOT / "results" / "memory" / "book.json").get("chapters", {})
-    rows = ["| chapter | `book` run | `smoke` run | peak memory (`book`) | checked exercise |",
-            "|---|---|---|---|---|"]
+    rows = ["| chapter | book run | smoke run | peak memory |", "|---|---|---|---|"]
     hardware = set()
     for folder in sorted(p for p in (ROOT / "results").iterdir()
                          if p.is_dir() and p.name[:2].isdigit()):
@@ -49,8 +41,7 @@ def runtime_table() -> str:
         smoke_s = f"{smoke['seconds']:.0f} s" if "seconds" in smoke else "not recorded"
         peak = memory.get(folder.name, {}).get("peak_mb")
         peak_s = f"{peak:,} MB" if peak else "not recorded"
-        rows.append(f"| {TITLES.get(folder.name, folder.name)} | {book_s} | {smoke_s} | {peak_s} | "
-                    f"{CHECKED.get(folder.name, '—')} |")
+        rows.append(f"| {TITLES.get(folder.name, folder.name)} | {book_s} | {smoke_s} | {peak_s} |")
     where = ", ".join(sorted(hardware)) or "unknown hardware"
     return "\n".join(rows) + f"\n\nMeasured on one machine: {where}, one run each.\n"
 
