@@ -1,6 +1,6 @@
 """Measure how fast every chapter's model trains here, against the framework's ceiling.
 
-    .venv/bin/python benchmarks/run.py            # ~10 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py            # ~20 minutes on 2 cores
     .venv/bin/python benchmarks/run.py --quick    # seconds: one model, one setting
 
 For each chapter's model (the sizes of its ``book`` run) and each batch size
@@ -14,7 +14,9 @@ For each chapter's model (the sizes of its ``book`` run) and each batch size
   ``model.fit(verbose=0)`` without callbacks: the practical ceiling of this
   computation in Keras on this machine;
 
-as images per second over timed epochs after one warm-up epoch (compilation).
+as images per second over timed epochs after one warm-up epoch (compilation): the
+median epoch of each run, and the median of three runs, ours and plain interleaved
+(this machine's speed drifts by ±20 % between runs).
 It also measures the machine's sustained float32 matrix-multiply rate and each
 model's floating-point operations per training image (TensorFlow's graph
 profiler on one training step: forward, backward and, for two-step, its
@@ -225,17 +227,18 @@ def figure(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [r for r in result["runs"] if r["batch"] == 100]
-    labels = [f"{r['model']}\nXLA {'on' if r['xla'] else 'off'}" for r in runs]
+    runs = [r for r in result["runs"] if r["batch"] == 100][::-1]
+    labels = [f"{r['model']}, XLA {'on' if r['xla'] else 'off'}" for r in runs]
     pos = np.arange(len(runs))
-    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=150)
-    ax.bar(pos - 0.2, [r["ours"] for r in runs], 0.4, label="ours: train()")
-    ax.bar(pos + 0.2, [r["plain"] for r in runs], 0.4, label="plain model.fit")
-    ax.set_xticks(pos, labels, fontsize=7)
-    ax.set_ylabel("training images per second")
-    ax.set_yscale("log")
-    ax.set_title(f"Batch 100 on {result['machine']['cpu_cores']} CPU cores", fontsize=10)
-    ax.legend(fontsize=8)
+    fig, ax = plt.subplots(figsize=(7, 0.42 * len(runs) + 1.2), dpi=150)
+    ax.barh(pos + 0.2, [r["ours"] for r in runs], 0.4, label="ours: train()")
+    ax.barh(pos - 0.2, [r["plain"] for r in runs], 0.4, label="plain model.fit")
+    ax.set_yticks(pos, labels, fontsize=8)
+    ax.set_xlabel("training images per second (batch 100)")
+    ax.set_xscale("log")
+    ax.set_title(f"{result['machine']['cpu_cores']} CPU cores, no GPU" if not
+                 result["machine"]["gpus"] else "with a GPU", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -265,24 +268,36 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help="one model, batch 100, no XLA, small data (a smoke test)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--report", type=Path, default=None,
+                        help="only redraw the page and figure from this result file")
     args = parser.parse_args()
+    if args.report is not None:
+        result = json.loads(args.report.read_text())
+        figure(result, FIGURE)
+        PAGE.write_text(render_page(PAGE.read_text(encoding="utf-8"), result), encoding="utf-8")
+        print(f"wrote {PAGE.relative_to(ROOT)} and {FIGURE.relative_to(ROOT)}")
+        return 0
     start = time.perf_counter()
     if args.quick:
-        models, settings, n, epochs = ("XCov",), [(100, False)], 1000, 1
+        models, settings, n, epochs, reps = ("XCov",), [(100, False)], 1000, 1, 1
     else:
-        models, settings, n, epochs = MODELS, [(100, False), (100, True), (256, False),
-                                               (256, True)], 6000, 2
+        models, settings, n, epochs, reps = MODELS, [(100, False), (100, True), (256, False),
+                                                     (256, True)], 6000, 3, 3
     result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(),
               "matmul_gflops": matmul_gflops(seconds=1.0 if args.quick else 3.0),
-              "images_per_epoch": n, "timed_epochs": epochs, "runs": [],
+              "images_per_epoch": n, "timed_epochs": epochs, "repetitions": reps, "runs": [],
               "flops_per_image": {}}
     for name in models:
         result["flops_per_image"][name] = flops_per_image(name)
         for batch, xla in settings:
-            run = {"model": name, "batch": batch, "xla": xla}
-            for path in ("ours", "plain"):
-                run[path] = images_per_second(name, path, batch, xla, n, epochs)
-                keras.backend.clear_session()
+            run = {"model": name, "batch": batch, "xla": xla, "ours_all": [], "plain_all": []}
+            for _ in range(reps):  # interleaved, so a slow spell of the machine hits both
+                for path in ("ours", "plain"):
+                    run[f"{path}_all"].append(images_per_second(name, path, batch, xla, n,
+                                                                epochs))
+                    keras.backend.clear_session()
+            run["ours"] = statistics.median(run["ours_all"])
+            run["plain"] = statistics.median(run["plain_all"])
             result["runs"].append(run)
             print(f"{name:18s} batch {batch:3d} XLA {'on ' if xla else 'off'}  ours "
                   f"{run['ours']:8.0f}  plain {run['plain']:8.0f} img/s  "
