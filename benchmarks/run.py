@@ -196,22 +196,40 @@ def recorded_runs() -> dict:
 
 # ------------------------------------------------------------------ reporting
 def table(result: dict) -> str:
-    """The Markdown table of the throughput runs."""
+    """The Markdown table of the throughput runs (images per second, medians)."""
     peak = result["matmul_gflops"]
-    rows = ["| model | batch | XLA | ours (img/s) | plain fit (img/s) | ours / plain | "
-            "GFLOP per image | share of matmul rate |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| model | batch, XLA | ours | plain fit | ours / plain | share of matmul rate |",
+            "|---|---|---|---|---|---|"]
     for r in result["runs"]:
         flops = result["flops_per_image"].get(r["model"])
-        gf = f"{flops / 1e9:.3f}" if flops else "—"
         share = f"{flops * r['ours'] / 1e9 / peak:.1%}" if flops else "—"
-        rows.append(f"| {r['model']} | {r['batch']} | {'on' if r['xla'] else 'off'} | "
+        rows.append(f"| {r['model']} | {r['batch']}, {'on' if r['xla'] else 'off'} | "
                     f"{r['ours']:,.0f} | {r['plain']:,.0f} | {r['ours'] / r['plain']:.2f} | "
-                    f"{gf} | {share} |")
+                    f"{share} |")
+    return "\n".join(rows)
+
+
+def spread(result: dict) -> str:
+    """One sentence on how much the repeated runs of one setting disagree."""
+    ratios = [max(v) / min(v) for r in result["runs"]
+              for v in (r.get("ours_all"), r.get("plain_all")) if v and min(v) > 0]
+    if not ratios:
+        return "Single runs: no spread measured."
+    return (f"The repeated runs of one setting differ by a factor of up to {max(ratios):.2f} "
+            f"(median {statistics.median(ratios):.2f}): this machine's speed drifts, so a ratio "
+            "within about ±0.15 of 1 is not a measured difference.")
+
+
+def flops_table(result: dict) -> str:
+    """GFLOP of one training step per image, per model."""
+    rows = ["| model | GFLOP per training image |", "|---|---|"]
+    for name, flops in result["flops_per_image"].items():
+        rows.append(f"| {name} | {flops / 1e9:.4f} |" if flops else f"| {name} | — |")
     return "\n".join(rows)
 
 
 def chapter_table(result: dict) -> str:
-    rows = ["| chapter | `book` run | `smoke` run | peak memory (`book`) |", "|---|---|---|---|"]
+    rows = ["| chapter | book run | smoke run | peak memory |", "|---|---|---|---|"]
     for name, r in result["recorded"].items():
         book = f"{r['book_s'] / 60:.1f} min" if r["book_s"] else "—"
         smoke = f"{r['smoke_s']:.0f} s" if r["smoke_s"] else "—"
@@ -253,7 +271,11 @@ def render_page(page: str, result: dict) -> str:
         f"{m['tensorflow']}, Keras {m['keras']}; on {result['date']}, "
         f"{result['seconds'] / 60:.0f} minutes. Sustained float32 matrix multiply: "
         f"**{result['matmul_gflops']:.0f} GFLOP/s**.\n\n"
+        "Training throughput in images per second:\n\n"
         f"{table(result)}\n\n"
+        f"{spread(result)}\n\n"
+        "Work per image (forward and backward pass, optimiser update):\n\n"
+        f"{flops_table(result)}\n\n"
         f"```{{figure}} _static/runtimes.png\n:alt: training throughput per model\n\n"
         "Training throughput at batch 100: the course's `train` and a plain `model.fit` "
         "of the same model.\n```\n\n"

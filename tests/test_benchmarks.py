@@ -30,8 +30,9 @@ RESULT = {
 
 def test_the_tables_report_ratios_and_shares():
     rows = bench.table(RESULT).splitlines()
-    assert rows[2] == "| XCov | 100 | on | 9,000 | 10,000 | 0.90 | 0.002 | 18.0% |"
-    assert rows[3] == "| JADE | 256 | off | 500 | 400 | 1.25 | — | — |"
+    assert rows[2] == "| XCov | 100, on | 9,000 | 10,000 | 0.90 | 18.0% |"
+    assert rows[3] == "| JADE | 256, off | 500 | 400 | 1.25 | — |"
+    assert bench.flops_table(RESULT).splitlines()[2:] == ["| XCov | 0.0020 |", "| JADE | — |"]
     assert bench.chapter_table(RESULT).splitlines()[2] == "| 01_xcov | 2.0 min | 11 s | 1,417 MB |"
 
 
@@ -40,6 +41,10 @@ def test_the_page_block_is_replaced_and_says_where_it_ran():
     new = bench.render_page(page, RESULT)
     assert new.startswith("intro\n") and new.endswith(f"{bench.END}\nend\n") and "old" not in new
     assert "2 CPU cores, no GPU" in new and "**100 GFLOP/s**" in new
+    assert "Single runs: no spread measured." in new
+    spread = {**RESULT, "runs": [{**RESULT["runs"][0], "ours_all": [9000.0, 12000.0],
+                                  "plain_all": [10000.0, 10500.0]}]}
+    assert "up to 1.33 (median 1.19)" in bench.spread(spread)
 
 
 def test_the_runtimes_page_shows_the_committed_benchmark():
