@@ -16,7 +16,7 @@ For each chapter's model (the sizes of its ``book`` run) and each batch size
 
 as images per second over timed epochs after one warm-up epoch (compilation): the
 median epoch of each run, and the median of three runs, ours and plain interleaved
-(this machine's speed drifts by ±20 % between runs).
+(this machine's speed drifts between runs; the page reports the spread).
 It also measures the machine's sustained float32 matrix-multiply rate and each
 model's floating-point operations per training image (TensorFlow's graph
 profiler on one training step: forward, backward and, for two-step, its
@@ -147,7 +147,7 @@ def images_per_second(name: str, path: str, batch: int, xla: bool, n: int,
         model.prepare_logging(x[:2], y[:2])
         data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(
             tf.data.AUTOTUNE)
-        model.fit(data, epochs=epochs + 1, verbose=0, callbacks=[timer])
+        model.fit(data, epochs=epochs + 1, verbose=0, shuffle=False, callbacks=[timer])
     return n / statistics.median(timer.times[1:])
 
 
