@@ -54,3 +54,15 @@ def test_the_runtimes_page_shows_the_committed_benchmark():
     page = bench.PAGE.read_text(encoding="utf-8")
     assert bench.render_page(page, result) == page, "run benchmarks/run.py"
     assert bench.FIGURE.is_file()
+
+
+def test_the_runtimes_page_shows_the_committed_xcov_race():
+    spec = importlib.util.spec_from_file_location("race", ROOT / "benchmarks" / "xcov_race.py")
+    race = importlib.util.module_from_spec(spec)
+    sys.modules["race"] = race
+    spec.loader.exec_module(race)
+    result = json.loads((ROOT / "results" / "benchmarks" / "xcov_race.json").read_text())
+    page = race.PAGE.read_text(encoding="utf-8")
+    assert race.render_page(page, result) == page, "run benchmarks/xcov_race.py --report ..."
+    rows = race.table(result).splitlines()
+    assert rows[0] == "| | chapter | reference loop |" and len(rows) == 8
