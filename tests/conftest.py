@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
 import helpers  # noqa: F401  (sets the TF logging defaults before TF is imported)
+
+
+def load_script(path: Path) -> ModuleType:
+    """Import a script that is not in a package (``tools/*.py``, ``benchmarks/*.py``).
+
+    Its folder goes on ``sys.path`` (the scripts import their neighbours) and the
+    module into ``sys.modules`` (dataclasses look their module up there).
+    """
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture()

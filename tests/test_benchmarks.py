@@ -6,16 +6,13 @@ checked on a made-up result, and the page against the committed result file.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
+from conftest import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "run.py")
-bench = importlib.util.module_from_spec(spec)
-sys.modules["bench"] = bench
-spec.loader.exec_module(bench)
+bench = load_script(ROOT / "benchmarks" / "run.py")
 
 RESULT = {
     "date": "2026-11-28", "seconds": 600.0, "matmul_gflops": 100.0,
@@ -57,10 +54,7 @@ def test_the_runtimes_page_shows_the_committed_benchmark():
 
 
 def test_the_runtimes_page_shows_the_committed_xcov_race():
-    spec = importlib.util.spec_from_file_location("race", ROOT / "benchmarks" / "xcov_race.py")
-    race = importlib.util.module_from_spec(spec)
-    sys.modules["race"] = race
-    spec.loader.exec_module(race)
+    race = load_script(ROOT / "benchmarks" / "xcov_race.py")
     result = json.loads((ROOT / "results" / "benchmarks" / "xcov_race.json").read_text())
     page = race.PAGE.read_text(encoding="utf-8")
     assert race.render_page(page, result) == page, "run benchmarks/xcov_race.py --report ..."

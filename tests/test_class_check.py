@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_tool(name: str):
-    sys.path.insert(0, str(ROOT / "tools"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
-class_check = _load_tool("class_check")
-teacher_tables = _load_tool("teacher_tables")
+class_check = load_script(ROOT / "tools" / "class_check.py")
+teacher_tables = load_script(ROOT / "tools" / "teacher_tables.py")
 
 CORRECT = '''\
 from helpers.checks import check_exercise

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER_CHAPTERS = ["01_xcov", "02_ksparse_cvae", "03_jade", "04_two_step"]
 
 
-def _load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
-export = _load_tool("export_papers")
+export = load_script(ROOT / "tools" / "export_papers.py")
 
 
 def _code(nb_path: Path) -> list[str]:
