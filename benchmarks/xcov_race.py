@@ -32,23 +32,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from helpers.core.interface import encode_all, predict_proba  # noqa: E402
+from helpers.core.interface import encode_all  # noqa: E402
 from helpers.core.losses import accuracy, mean_squared_error, sparse_cross_entropy  # noqa: E402
 from helpers.core.training import set_seed, train  # noqa: E402
 from helpers.data import load_mnist  # noqa: E402
-from helpers.eval.metrics import linear_probe, mlp_probe, reconstruction_mse  # noqa: E402
+from helpers.eval.metrics import (  # noqa: E402
+    classification_accuracy,
+    linear_probe,
+    mlp_probe,
+    reconstruction_mse,
+)
 from helpers.papers.xcov import XCovAutoencoder, xcov_penalty  # noqa: E402
 
 TARGET = 0.983
 PAGE = ROOT / "book" / "runtimes.md"
 START, END = "<!-- xcov race: start -->", "<!-- xcov race: end -->"
-
-
-def test_accuracy(model, x, y) -> float:
-    return float(np.mean(predict_proba(model, x).argmax(1) == y))
 
 
 def chapter_run(data, epochs: int = 12, batch: int = 100) -> tuple[XCovAutoencoder, dict]:
@@ -96,7 +96,7 @@ def reference_run(data, epochs: int = 15, batch: int = 256) -> tuple[XCovAutoenc
         for x, y in ds:
             step(x, y)
         trace.append({"epoch": epoch + 1, "seconds": time.perf_counter() - start,
-                      "test_acc": test_accuracy(model, data.x_test, data.y_test)})
+                      "test_acc": classification_accuracy(model, data.x_test, data.y_test)})
         print(f"reference: epoch {epoch + 1}/{epochs} test accuracy "
               f"{trace[-1]['test_acc']:.4f} {trace[-1]['seconds']:.1f}s", flush=True)
     return model, {"recipe": f"GradientTape loop, batch {batch}, Adadelta 1.0, per-pixel MSE, "
@@ -114,7 +114,7 @@ def score(model, data, run: dict) -> dict:
         "seconds_per_epoch": trace[-1]["seconds"] / len(trace),
         "seconds_to_target": reached["seconds"] if reached else None,
         "epoch_of_target": reached["epoch"] if reached else None,
-        "final_test_acc": test_accuracy(model, data.x_test, data.y_test),
+        "final_test_acc": classification_accuracy(model, data.x_test, data.y_test),
         "final_seconds": trace[-1]["seconds"],
         "z_linear": linear_probe(z_train, y_train, z_test, data.y_test),
         "z_mlp": mlp_probe(z_train, y_train, z_test, data.y_test),
