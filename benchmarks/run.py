@@ -52,6 +52,9 @@ import tensorflow as tf  # noqa: E402
 
 from helpers.core.training import set_seed, train  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tools"))
+from teacher_tables import recorded_runs  # noqa: E402  (the chapters' recorded runs)
+
 PAGE = ROOT / "book" / "runtimes.md"
 FIGURE = ROOT / "book" / "_static" / "runtimes.png"
 START, END = "<!-- benchmark: start -->", "<!-- benchmark: end -->"
@@ -174,24 +177,6 @@ def flops_per_image(name: str, batch: int = 100) -> float | None:
     except Exception:  # noqa: BLE001 - a model whose step the profiler cannot read
         return None
     return stats.total_float_ops / batch
-
-
-# ------------------------------------------------------------------ recorded runs
-def recorded_runs() -> dict:
-    """Whole-chapter wall times and peak memory, from the files in ``results/``."""
-    def load(path: Path) -> dict:
-        return json.loads(path.read_text()) if path.is_file() else {}
-
-    memory = load(ROOT / "results" / "memory" / "book.json").get("chapters", {})
-    out = {}
-    for folder in sorted(p for p in (ROOT / "results").iterdir()
-                         if p.is_dir() and p.name[:2].isdigit()):
-        out[folder.name] = {
-            "book_s": load(folder / "book.json").get("seconds"),
-            "smoke_s": load(folder / "smoke.json").get("seconds"),
-            "peak_mb": memory.get(folder.name, {}).get("peak_mb"),
-        }
-    return out
 
 
 # ------------------------------------------------------------------ reporting
