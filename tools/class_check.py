@@ -159,12 +159,18 @@ def grade(path: Path, limit_s: float, profile: str = "smoke") -> Result:
 
 
 # ------------------------------------------------------------------ the table
-def write_table(results: list[Result], out: Path) -> tuple[Path, Path]:
-    """``class_check.csv`` and ``class_check.html`` in ``out``; returns their paths."""
-    out.mkdir(parents=True, exist_ok=True)
+def _exercise_names(results: list[Result]) -> list[str]:
+    """Every exercise any submission reported or expected, in order of first appearance."""
     names: list[str] = []
     for r in results:
         names += [n for n in r.exercises if n not in names]
+    return names
+
+
+def write_table(results: list[Result], out: Path) -> tuple[Path, Path]:
+    """``class_check.csv`` and ``class_check.html`` in ``out``; returns their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = _exercise_names(results)
     header = ["student", "status", "seconds", *names, "detail"]
     rows = [[r.student, r.status, f"{r.seconds:.1f}",
              *[r.exercises.get(n, "—") for n in names], r.detail] for r in results]
@@ -192,9 +198,7 @@ def write_table(results: list[Result], out: Path) -> tuple[Path, Path]:
 
 def format_table(results: list[Result]) -> str:
     """The table as aligned text (without the detail column)."""
-    names: list[str] = []
-    for r in results:
-        names += [n for n in r.exercises if n not in names]
+    names = _exercise_names(results)
     rows = [["student", "status", "seconds", *names]]
     rows += [[r.student, r.status, f"{r.seconds:.1f}", *[r.exercises.get(n, "—") for n in names]]
              for r in results]
