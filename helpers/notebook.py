@@ -7,6 +7,8 @@
   writes every reported number to ``results/<chapter>/<profile>.json``;
 * :func:`recorded_results` — read such a file back (e.g. the ``full`` run), and
   :func:`glue_record` — make its values citable in prose;
+* :func:`paper_scale_runs` and :func:`over_seeds` — read the runs of
+  ``experiments/paper_scale.py`` (one file per setting and seed) and summarise them;
 * :func:`add_to_class` — define a class across several short cells.
 """
 
@@ -27,6 +29,7 @@ from .core.training import LINE_WIDTH
 
 RESULTS_DIR_ENV_VAR = "HF_RESULTS_DIR"
 NOTEBOOK_ENV_VAR = "HF_NOTEBOOK"
+PAPER_SCALE_DIR = "paper_scale"  # results/<chapter>/paper_scale/<setting>/seed<k>.json
 
 _RUN: dict = {"start": None, "profile": None, "seed": None, "values": {}}
 
@@ -169,6 +172,30 @@ def recorded_results(notebook: str, profile: str = "full") -> dict | None:
     if not path.is_file():
         return None
     return json.loads(path.read_text())
+
+
+def paper_scale_runs(notebook: str, setting: str) -> list[dict]:
+    """The records of ``experiments/paper_scale.py`` for one setting, one per seed.
+
+    An empty list when nothing is recorded (or outside a clone of the repository).
+    """
+    folder = os.environ.get(RESULTS_DIR_ENV_VAR)
+    base = Path(folder) if folder else _find_results_dir()
+    if base is None:
+        return []
+    runs = (base / notebook / PAPER_SCALE_DIR / setting).glob("seed*.json")
+    return sorted((json.loads(p.read_text()) for p in runs), key=lambda r: r["seed"])
+
+
+def over_seeds(runs: list[dict], key: str) -> tuple[float, float, int]:
+    """Mean, standard deviation (ddof=1; 0 for one run) and count of ``key`` over runs."""
+    import numpy as np
+
+    values = np.array([r["values"][key] for r in runs if key in r["values"]], float)
+    if values.size == 0:
+        return float("nan"), float("nan"), 0
+    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    return float(values.mean()), std, int(values.size)
 
 
 def glue_record(record: dict, prefix: str) -> None:

@@ -297,3 +297,35 @@ def negative_elbo(model: VAE, x: np.ndarray, batch_size: int = 1000,
         terms = model.elbo_terms(xb, model.content(h), h)
         total += float(terms["rec"] + terms["kl"]) * len(xb)
     return total / len(x)
+
+
+def build_variant(variant: str, style_dim: int = 8, seed: int = 0) -> VAE:
+    """A fresh compiled model: 'k=<int>' (gated CVAE) or 'no classifier' (a VAE)."""
+    keras.utils.set_random_seed(seed)
+    if variant == "no classifier":
+        model = VAE(style_dim=style_dim, beta=1.0)
+    elif variant.startswith("k=") and variant[2:].isdigit():
+        model = KSparseCVAE(k=int(variant[2:]), style_dim=style_dim, beta=1.0,
+                            gamma=10.0)
+    else:
+        raise ValueError(f"variant must be 'k=<int>' or 'no classifier'; got "
+                         f"{variant!r}.")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=True)
+    return model
+
+
+from helpers.core.interface import encode_all
+from helpers.eval.metrics import mlp_probe, scorecard
+
+
+def measure_variant(model: VAE, data, n_probe: int, seed: int = 0) -> dict[str, float]:
+    """The scorecard (linear probe), an MLP probe on the first ``n_probe`` training
+    codes, and the negative ELBO, all on the test images of ``data``."""
+    card = scorecard(model, data.x_train, data.y_train, data.x_test, data.y_test,
+                     probes=("linear",), seed=seed)
+    _, z_train = encode_all(model, data.x_train[:n_probe])
+    _, z_test = encode_all(model, data.x_test)
+    card["z_mlp"] = mlp_probe(z_train, data.y_train[:n_probe], z_test, data.y_test,
+                              seed=seed)
+    card["neg_elbo"] = negative_elbo(model, data.x_test, seed=seed)
+    return card

@@ -223,3 +223,15 @@ def train_step(self, data):
     tf.while_loop(lambda i: i < self.adversary_steps, one_adversary_step,
                   (tf.constant(0),))
     return self._log(self.autoencoder_step(x, y))
+
+
+SETTINGS = dict(style_dim=16, rec_weight=50.0, adversary_steps=10)
+
+
+def compile_two_step(model: TwoStepModel, learning_rate: float = 1e-4,
+                     adversary_learning_rate: float = 1e-3) -> TwoStepModel:
+    """The optimisers of every step-2 model of the chapter (Adam 1e-4, the authors')."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+                  adversary_optimizer=keras.optimizers.Adam(adversary_learning_rate),
+                  jit_compile=False)
+    return model

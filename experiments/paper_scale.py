@@ -1,0 +1,288 @@
+"""Paper-scale and sweep runs of the chapters' experiments, one result file per run.
+
+    python experiments/paper_scale.py --list
+    python experiments/paper_scale.py two_step sweep-base sweep-wide --seeds 0
+    python experiments/paper_scale.py ksparse_cvae paper --seeds 0 1 2
+    python experiments/paper_scale.py --summary two_step
+
+Each run trains with the chapter's own exported code (``helpers.papers``) and writes
+``results/<chapter>/paper_scale/<setting>/seed<k>.json``: every number, the setting's
+parameters, the seed, the data source, the hardware, the wall time, the date and the
+commit. A run whose file exists is skipped, so an interrupted queue resumes where it
+stopped; files are written atomically. With ``--lock FILE`` every run holds that
+file's lock (``flock``) while it trains, so that nothing else trains at the same
+time on a small machine. Chapters read the files with
+``helpers.notebook.paper_scale_runs``. Never edit the files by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from helpers.notebook import PAPER_SCALE_DIR, hardware_summary  # noqa: E402
+
+CHAPTER_DIRS = {"xcov": "01_xcov", "ksparse_cvae": "02_ksparse_cvae", "jade": "03_jade",
+                "two_step": "04_two_step"}
+
+
+# --------------------------------------------------------------------------------------
+# The experiments: one function per chapter, (params, seed) -> values
+# --------------------------------------------------------------------------------------
+
+def _mnist(train_size: int | None, seed: int):
+    from helpers.data import load_mnist
+    return load_mnist(train_size=train_size, test_size=None, seed=seed)
+
+
+def run_two_step(params: dict, seed: int) -> dict:
+    """Step 1 (cached per size, epochs and seed), then step 2 with the setting's model
+    arguments; the chapter's scorecard on all 10,000 test images."""
+    import keras
+
+    from helpers.core.training import train
+    from helpers.eval.metrics import classification_accuracy, scorecard
+    from helpers.papers.two_step import SETTINGS, ContentClassifier, TwoStepModel, compile_two_step
+
+    data = _mnist(params.get("train_size"), seed)
+    keras.utils.set_random_seed(seed)
+    content = ContentClassifier(content_dim=10)
+    content.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
+    cache = _cache_dir() / (f"two_step_step1_n{len(data.x_train)}_"
+                            f"e{params['epochs_step1']}_seed{seed}.npz")
+    content.classify(data.x_test[:2])  # build every weight
+    if cache.exists():
+        with np.load(cache) as saved:
+            for i, weight in enumerate(content.weights):
+                weight.assign(saved[f"w{i}"])
+    else:
+        train(content, data.x_train, data.y_train, epochs=params["epochs_step1"],
+              batch_size=100, seed=seed, label="step 1")
+        np.savez(cache, **{f"w{i}": w.numpy() for i, w in enumerate(content.weights)})
+    keras.utils.set_random_seed(seed)
+    kwargs = {**SETTINGS, "adv_weight": 1.0, **params.get("model", {})}
+    model = compile_two_step(TwoStepModel(content, **kwargs), **params.get("optim", {}))
+    log = train(model, data.x_train, data.y_train, epochs=params["epochs_step2"],
+                batch_size=100, seed=seed, label="step 2")
+    card = scorecard(model, data.x_train, data.y_train, data.x_test, data.y_test,
+                     judge=content, content_probes=True, seed=seed)
+    card["step1_acc"] = classification_accuracy(content, data.x_test, data.y_test)
+    card["adv_acc_train"] = log.last("adv_acc")
+    card["adv_ce_train"] = log.last("adv_ce")
+    card["train_images"] = len(data.x_train)
+    card["mnist_fallback"] = data.is_fallback
+    return card
+
+
+def run_ksparse_cvae(params: dict, seed: int) -> dict:
+    """Every variant of the chapter (``k=1``, ``k=3``, ``k=10`` = no gate, no
+    classifier), trained and measured as in the chapter."""
+    from helpers.core.training import train
+    from helpers.papers.ksparse_cvae import build_variant, measure_variant
+
+    data = _mnist(params.get("train_size"), seed)
+    values = {"train_images": len(data.x_train), "mnist_fallback": data.is_fallback}
+    for variant in params["variants"]:
+        model = build_variant(variant, style_dim=8, seed=seed)
+        train(model, data.x_train, data.y_train, epochs=params["epochs"], batch_size=100,
+              seed=seed, label=variant)
+        card = measure_variant(model, data, n_probe=params["n_probe"], seed=seed)
+        tag = variant.replace("=", "").replace(" ", "_")
+        values.update({f"{tag}_{k}": v for k, v in card.items()})
+    return values
+
+
+def run_jade(params: dict, seed: int) -> dict:
+    """Single, paired and JADE classifiers on the scarce domain, as in the chapter."""
+    from helpers.data import balanced_subset, load_svhn
+    from helpers.papers.jade import MODEL_KINDS, domain_accuracy, run_experiment
+
+    mnist = _mnist(params.get("train_size"), seed)
+    svhn = load_svhn(train_size=params.get("svhn_train_size"),
+                     test_size=params.get("svhn_test_size"), seed=seed)
+    x_scarce, y_scarce = balanced_subset(svhn.x_train, svhn.y_train,
+                                         params["per_class"], seed=seed)
+    values = {"abundant_images": len(mnist.x_train), "scarce_labels": len(y_scarce),
+              "mnist_fallback": mnist.is_fallback, "scarce_fallback": svhn.is_fallback}
+    for kind in MODEL_KINDS:
+        extra = params.get("jade", {}) if kind == "jade" else {}
+        model, log = run_experiment(kind, x_scarce, y_scarce, mnist.x_train,
+                                    mnist.y_train, epochs=params["epochs"],
+                                    batch_size=100, seed=seed, **extra)
+        values[f"{kind}_acc"] = domain_accuracy(model, svhn.x_test, svhn.y_test)
+        if kind != "single":
+            values[f"{kind}_abundant_acc"] = domain_accuracy(model, mnist.x_test,
+                                                             mnist.y_test, "abundant")
+        values[f"{kind}_seconds"] = log.seconds
+    return values
+
+
+RUNNERS: dict[str, Callable[[dict, int], dict]] = {
+    "two_step": run_two_step, "ksparse_cvae": run_ksparse_cvae, "jade": run_jade}
+
+# --------------------------------------------------------------------------------------
+# The settings: a name, what it is for, and the parameters of the runner
+# --------------------------------------------------------------------------------------
+
+_SWEEP = dict(train_size=20_000, epochs_step1=20, epochs_step2=15)
+SETTINGS: dict[str, dict[str, dict]] = {
+    "two_step": {
+        "sweep-base": dict(about="the chapter's settings, 20k images", **_SWEEP),
+        "sweep-wide-adversary": dict(
+            about="adversary 3 x 256 (the probe's width) instead of 3 x 64",
+            model=dict(adversary_hidden=(256, 256, 256)), **_SWEEP),
+        "sweep-lambda5": dict(about="lambda = 5 instead of 1",
+                              model=dict(adv_weight=5.0), **_SWEEP),
+        "sweep-uniform": dict(about="bounded loss: adversary's output towards uniform",
+                              model=dict(adversarial_loss="uniform"), **_SWEEP),
+        "sweep-fast-adversary": dict(about="adversary Adam 1e-3 -> 3e-3, 20 updates",
+                                     model=dict(adversary_steps=20),
+                                     optim=dict(adversary_learning_rate=3e-3), **_SWEEP),
+        "sweep-z8": dict(about="a smaller Z: 8 units instead of 16",
+                         model=dict(style_dim=8), **_SWEEP),
+        "paper": dict(about="all 60k images, 30 step-1 and 30 step-2 epochs",
+                      train_size=None, epochs_step1=30, epochs_step2=30),
+    },
+    "ksparse_cvae": {
+        "book-seeds": dict(about="the book run (20k images, 15 epochs), more seeds",
+                           train_size=20_000, epochs=15, n_probe=10_000,
+                           variants=["k=1", "k=3", "k=10", "no classifier"]),
+        "paper": dict(about="all 60k images, 50 epochs (the full profile)",
+                      train_size=None, epochs=50, n_probe=20_000,
+                      variants=["k=1", "k=3", "k=10", "no classifier"]),
+    },
+    "jade": {
+        "book-seeds": dict(about="the book run (4 epochs over 20k MNIST), more seeds",
+                           train_size=20_000, epochs=4, per_class=100,
+                           svhn_train_size=3000, svhn_test_size=4000,
+                           jade=dict(elbo_weight=0.003, match_weight=0.1)),
+        "longer": dict(about="all 60k MNIST images, 10 epochs",
+                       train_size=None, epochs=10, per_class=100,
+                       svhn_train_size=None, svhn_test_size=None,
+                       jade=dict(elbo_weight=0.003, match_weight=0.1)),
+    },
+}
+
+# --------------------------------------------------------------------------------------
+# Running, recording, resuming
+# --------------------------------------------------------------------------------------
+
+
+def _cache_dir() -> Path:
+    path = ROOT / "_build" / "paper_scale_cache"  # weights are never committed
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def result_path(chapter: str, setting: str, seed: int, root: Path | None = None) -> Path:
+    """Where the run of ``chapter``/``setting``/``seed`` is recorded."""
+    base = root if root is not None else ROOT / "results"
+    return base / CHAPTER_DIRS[chapter] / PAPER_SCALE_DIR / setting / f"seed{seed}.json"
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):  # NumPy scalars
+        return value.item()
+    return value
+
+
+@contextlib.contextmanager
+def _locked(lock: Path | None):
+    if lock is None:
+        yield
+        return
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_one(chapter: str, setting: str, seed: int, root: Path | None = None,
+            lock: Path | None = None) -> Path | None:
+    """Run one setting with one seed unless its file exists; return the file's path."""
+    path = result_path(chapter, setting, seed, root)
+    if path.exists():
+        print(f"{chapter}/{setting}/seed{seed}: recorded already, skipped", flush=True)
+        return None
+    params = SETTINGS[chapter][setting]
+    with _locked(lock):
+        print(f"{chapter}/{setting}/seed{seed}: {params['about']}", flush=True)
+        start = time.perf_counter()
+        values = RUNNERS[chapter]({k: v for k, v in params.items() if k != "about"}, seed)
+        seconds = time.perf_counter() - start
+    record = {"chapter": CHAPTER_DIRS[chapter], "setting": setting, "seed": seed,
+              "params": params, "values": values, "seconds": round(seconds, 1),
+              "hardware": hardware_summary(), "date": date.today().isoformat(),
+              "commit": _commit(),
+              "mnist": "offline fallback subset" if values.get("mnist_fallback")
+              else "real MNIST"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(_jsonable(record), indent=1, sort_keys=True) + "\n")
+    tmp.replace(path)  # atomic: a killed run leaves no half-written record
+    print(f"{chapter}/{setting}/seed{seed}: {seconds / 60:.1f} min -> "
+          f"{path.relative_to(ROOT) if root is None else path}", flush=True)
+    return path
+
+
+def _check_names(chapter: str, settings: list[str]) -> None:
+    if chapter not in SETTINGS:
+        raise SystemExit(f"unknown chapter {chapter!r}; choose from {sorted(SETTINGS)}")
+    unknown = [s for s in settings if s not in SETTINGS[chapter]]
+    if unknown:
+        raise SystemExit(f"unknown setting(s) {unknown} for {chapter}; choose from "
+                         f"{sorted(SETTINGS[chapter])} (see --list)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("chapter", nargs="?", help=f"one of {sorted(SETTINGS)}")
+    parser.add_argument("settings", nargs="*", help="setting names (default: all)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--list", action="store_true", help="list the settings")
+    parser.add_argument("--lock", type=Path, help="hold this file's lock while training")
+    args = parser.parse_args(argv)
+    if args.list or not args.chapter:
+        for chapter, settings in SETTINGS.items():
+            for name, params in settings.items():
+                print(f"{chapter:13s} {name:22s} {params['about']}")
+        return 0
+    settings = args.settings or list(SETTINGS.get(args.chapter, {}))
+    _check_names(args.chapter, settings)
+    for seed in args.seeds:
+        for setting in settings:
+            run_one(args.chapter, setting, seed, lock=args.lock)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
