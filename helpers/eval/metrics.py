@@ -151,6 +151,17 @@ def most_label_informative_unit(model: DisentanglingModel, x: np.ndarray, y: np.
     return int(np.argmax(means.var(axis=0) / (within + 1e-8)))
 
 
+def swap_partners(y: np.ndarray, seed: int = 0) -> np.ndarray:
+    """For every image, the index of a random partner with a different label."""
+    rng = np.random.default_rng(seed)
+    partner = rng.permutation(len(y))
+    clash = y[partner] == y
+    while clash.any():  # re-draw partners that share the label
+        partner[clash] = rng.integers(0, len(y), clash.sum())
+        clash = y[partner] == y
+    return partner
+
+
 def swap_measurements(model: DisentanglingModel, x: np.ndarray, y: np.ndarray,
                       judge: Classifier | None = None, seed: int = 0) -> dict[str, float]:
     """What a swap does: which digit it shows, and how much the style code matters.
@@ -174,12 +185,7 @@ def swap_measurements(model: DisentanglingModel, x: np.ndarray, y: np.ndarray,
     if len(np.unique(y)) < 2:
         raise ValueError("a swap needs partners with another label, but y holds a single class; "
                          "pass images of at least two classes.")
-    rng = np.random.default_rng(seed)
-    partner = rng.permutation(len(x))
-    clash = y[partner] == y
-    while clash.any():  # re-draw partners that share the label
-        partner[clash] = rng.integers(0, len(x), clash.sum())
-        clash = y[partner] == y
+    partner = swap_partners(y, seed)
     s, z = encode_all(model, x)
     own, swapped = decode_all(model, s, z), decode_all(model, s, z[partner])
     out = {"mse_own_z": float(np.mean((own - x) ** 2)),
