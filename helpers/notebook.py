@@ -97,7 +97,8 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     return P
 
 
-def report(name: str, value: float, fmt: str = "{:.4g}", label: str | None = None) -> None:
+def report(name: str, value: float, fmt: str = "{:.4g}", label: str | None = None,
+           show: bool = True) -> None:
     """Print a measured number and make it citable in the book's prose.
 
     The value is printed (``label: value``) and, when ``myst_nb`` is present
@@ -105,9 +106,11 @@ def report(name: str, value: float, fmt: str = "{:.4g}", label: str | None = Non
     with ``{glue:text}`name:.1%``` (any Python format spec).  Numbers in the
     text are therefore always the ones this run measured, never typed by hand.
     The value is also kept for the run's results file (see :func:`runtime_note`).
+    ``show=False`` records and glues without printing (when a table shows it).
     """
     value = float(value)
-    print(wrap(f"{label or name}: {fmt.format(value)}"))
+    if show:
+        print(wrap(f"{label or name}: {fmt.format(value)}"))
     _RUN["values"][name] = value
     try:
         from myst_nb import glue

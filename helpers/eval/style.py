@@ -105,6 +105,13 @@ def unit_summary(effects: np.ndarray) -> dict[str, float]:
             "spread": float(np.nanstd(row) / max(abs(mean[j]), 1e-12))}
 
 
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson's r; NaN (without a warning) when either side is constant or too short."""
+    if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
 def transfer_correlation(model: DisentanglingModel, x, y, seed: int = 0,
                          measures: Sequence[str] = ("slant", "thickness")
                          ) -> dict[str, dict[str, float]]:
@@ -119,8 +126,8 @@ def transfer_correlation(model: DisentanglingModel, x, y, seed: int = 0,
     for m in measures:
         d, own = swapped[m], original[m]
         ok = np.isfinite(d) & np.isfinite(own) & np.isfinite(own[partner])
-        out[m] = {"style": float(np.corrcoef(d[ok], own[partner][ok])[0, 1]),
-                  "content": float(np.corrcoef(d[ok], own[ok])[0, 1])}
+        out[m] = {"style": _correlation(d[ok], own[partner][ok]),
+                  "content": _correlation(d[ok], own[ok])}
     return out
 
 
@@ -169,3 +176,43 @@ def mig(codes, factors, bins: int = 20) -> dict[str, float]:
         out[f"factor_{k}"] = float((mi[-1] - mi[-2]) / h) if h > 0 else float("nan")
     out["mig"] = float(np.nanmean([out[f"factor_{k}"] for k in range(f.shape[1])]))
     return out
+
+
+def style_scorecard(model: DisentanglingModel, x_train, x_test, y_test, known,
+                    per_class: int = 20, seed: int = 0) -> tuple[dict[str, float], dict]:
+    """Every style score of one model; returns ``(scores, unit effects)``.
+
+    Args:
+        x_train, x_test: images whose codes and morphometry fit and test the R²
+            regressions (use a few thousand of each: morphometry costs ~1 ms an image).
+        y_test: labels of ``x_test`` (unit sweeps per class, swap partners).
+        known: a :class:`helpers.data.known_factors.KnownFactors` set, for MIG.
+
+    Scores: ``r2_z_<m>`` / ``r2_s_<m>`` for each of :data:`STYLE_MEASURES`;
+    ``<m>_unit_effect`` (per standard deviation of the unit) and ``<m>_consistency``
+    for slant and thickness; ``transfer_<m>_style`` / ``transfer_<m>_content``;
+    ``mig`` and ``mig_<factor>`` on the known-factor set.
+    """
+    from helpers.data.known_factors import FACTORS
+
+    m_train = measure(x_train)
+    m_test = measure(x_test)
+    r2 = style_r2(encode_all(model, x_train), encode_all(model, x_test),
+                  {m: m_train[m] for m in STYLE_MEASURES},
+                  {m: m_test[m] for m in STYLE_MEASURES})
+    scores = {}
+    for m in STYLE_MEASURES:
+        scores[f"r2_z_{m}"], scores[f"r2_s_{m}"] = r2[m]["z"], r2[m]["s"]
+    effects = unit_effects(model, x_test, y_test, per_class=per_class)
+    for m, table in effects.items():
+        summary = unit_summary(table)
+        scores[f"{m}_unit_effect"] = summary["effect"]
+        scores[f"{m}_consistency"] = summary["consistency"]
+    for m, corr in transfer_correlation(model, x_test, y_test, seed=seed).items():
+        scores[f"transfer_{m}_style"] = corr["style"]
+        scores[f"transfer_{m}_content"] = corr["content"]
+    _, z_known = encode_all(model, known.images)
+    gap = mig(z_known, known.factor_matrix())
+    scores["mig"] = gap["mig"]
+    scores.update({f"mig_{name}": gap[f"factor_{k}"] for k, name in enumerate(FACTORS)})
+    return scores, effects

@@ -238,3 +238,36 @@ def morph_rows(model: DisentanglingModel, x: np.ndarray, unit: int,
     z_sweep[:, unit] = np.tile(values, len(x))
     imgs = decode_all(model, np.repeat(s, len(values), axis=0), z_sweep)
     return imgs.reshape(len(x), len(values), *imgs.shape[1:])
+
+
+def unit_effect_maps(effects: dict[str, dict[str, np.ndarray]],
+                     measures: Sequence[str] = ("slant", "thickness"), title: str | None = None):
+    """What each unit of ``z`` does to each measurement, per class: one row per model.
+
+    ``effects`` maps a model's name to :func:`helpers.eval.style.unit_effects`' output
+    (arrays units x classes of slopes per standard deviation of the unit). Red: the
+    measurement grows with the unit; blue: it shrinks; a unit with one meaning is one
+    colour across its row.
+    """
+    names = list(effects)
+    fig, axes = plt.subplots(len(names), len(measures), squeeze=False,
+                             figsize=(COLUMN_WIDTH_IN, 1.0 + 1.45 * len(names)))
+    for col, m in enumerate(measures):
+        limit = max(np.nanmax(np.abs(effects[n][m])) for n in names) or 1.0
+        for row, name in enumerate(names):
+            ax = axes[row, col]
+            table = effects[name][m]
+            image = ax.imshow(table, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+            ax.set_yticks(range(table.shape[0]), [f"z{j}" for j in range(table.shape[0])],
+                          fontsize=6)
+            ax.set_xticks(range(table.shape[1]), range(table.shape[1]), fontsize=7)
+            if row == 0:
+                ax.set_title(f"{m} per std of the unit", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(name, fontsize=8)
+            if row == len(names) - 1:
+                ax.set_xlabel("class", fontsize=8)
+        fig.colorbar(image, ax=axes[:, col], shrink=0.6, pad=0.02)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
