@@ -7,8 +7,8 @@
   writes every reported number to ``results/<chapter>/<profile>.json``;
 * :func:`recorded_results` — read such a file back (e.g. the ``full`` run), and
   :func:`glue_record` — make its values citable in prose;
-* :func:`paper_scale_runs` and :func:`over_seeds` — read the runs of
-  ``experiments/paper_scale.py`` (one file per setting and seed) and summarise them;
+* :func:`paper_scale_runs` — read the runs of ``experiments/paper_scale.py`` (one
+  file per setting and seed; ``helpers.eval.tables.runs_table`` shows them);
 * :func:`add_to_class` — define a class across several short cells.
 """
 
@@ -188,17 +188,6 @@ def paper_scale_runs(notebook: str, setting: str) -> list[dict]:
         return []
     runs = (base / notebook / PAPER_SCALE_DIR / setting).glob("seed*.json")
     return sorted((json.loads(p.read_text()) for p in runs), key=lambda r: r["seed"])
-
-
-def over_seeds(runs: list[dict], key: str) -> tuple[float, float, int]:
-    """Mean, standard deviation (ddof=1; 0 for one run) and count of ``key`` over runs."""
-    import numpy as np
-
-    values = np.array([r["values"][key] for r in runs if key in r["values"]], float)
-    if values.size == 0:
-        return float("nan"), float("nan"), 0
-    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
-    return float(values.mean()), std, int(values.size)
 
 
 def glue_record(record: dict, prefix: str) -> None:

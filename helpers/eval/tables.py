@@ -1,4 +1,5 @@
-"""Results tables in the course's one vocabulary (see :data:`helpers.eval.metrics.COLUMNS`)."""
+"""Results tables in the course's one vocabulary (see :data:`helpers.eval.metrics.COLUMNS`),
+and tables of recorded runs over seeds (:func:`runs_table`)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,43 @@ def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | No
                 cells.append(f"{100 * v:.1f}%" if col in percent else f"{v:.4f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def over_seeds(runs: list[dict], key: str) -> tuple[float, float, int]:
+    """Mean, standard deviation (ddof=1; 0 for one run) and count of ``key`` over runs
+    (records of ``experiments/paper_scale.py``, e.g. from
+    :func:`helpers.notebook.paper_scale_runs`)."""
+    values = np.array([r["values"][key] for r in runs if key in r["values"]], float)
+    if values.size == 0:
+        return float("nan"), float("nan"), 0
+    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    return float(values.mean()), std, int(values.size)
+
+
+def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
+               keys: dict[str, str] | None = None,
+               percent: Sequence[str] = PERCENT_COLUMNS,
+               headers: dict[str, str] | None = None) -> str:
+    """A Markdown table of recorded runs: mean ± std over seeds, the number of seeds
+    and the mean wall time per seed. ``rows`` maps a row's name to its runs; the
+    value of ``col`` is read under ``keys.get(col, col)``. Rows without runs are left
+    out."""
+    table = {}
+    for name, runs in rows.items():
+        if not runs:
+            continue
+        row = {}
+        for col in columns:
+            mean, std, n = over_seeds(runs, (keys or {}).get(col, col))
+            if n == 0 or np.isnan(mean):
+                row[col] = "—"
+            elif col in percent:
+                row[col] = f"{100 * mean:.1f} ± {100 * std:.1f}%"
+            else:
+                row[col] = f"{mean:.4g} ± {std:.2g}"
+        row["seeds"] = str(len(runs))
+        row["min / seed"] = f"{np.mean([r['seconds'] for r in runs]) / 60:.0f}"
+        table[name] = row
+    if not table:
+        return "*(no recorded runs)*"
+    return results_table(table, [*columns, "seeds", "min / seed"], headers=headers)

@@ -1,0 +1,78 @@
+"""experiments/paper_scale.py: one resumable record per setting and seed, read back."""
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import load_script
+
+from helpers.eval.tables import over_seeds, runs_table
+from helpers.notebook import paper_scale_runs
+
+ROOT = Path(__file__).resolve().parent.parent
+ps = load_script(ROOT / "experiments" / "paper_scale.py")
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    calls = []
+
+    def runner(params, seed):
+        calls.append((params, seed))
+        if params.get("fail"):
+            raise RuntimeError("boom")
+        return {"z_mlp": 0.5 + seed / 10, "train_images": params["n"]}
+
+    monkeypatch.setitem(ps.RUNNERS, "two_step", runner)
+    monkeypatch.setitem(ps.SETTINGS, "two_step",
+                        {"tiny": {"about": "a test", "n": 7},
+                         "broken": {"about": "fails", "n": 1, "fail": True}})
+    return calls
+
+
+def test_a_run_is_recorded_once_and_then_skipped(fake, tmp_path):
+    path = ps.run_one("two_step", "tiny", 2, root=tmp_path)
+    assert path == tmp_path / "04_two_step" / "paper_scale" / "tiny" / "seed2.json"
+    record = json.loads(path.read_text())
+    assert record["values"] == {"z_mlp": 0.7, "train_images": 7}
+    assert record["params"] == {"about": "a test", "n": 7}
+    assert fake == [({"n": 7}, 2)]  # "about" is not a parameter of the runner
+    assert {"seed", "seconds", "hardware", "date", "commit", "setting"} <= set(record)
+    assert ps.run_one("two_step", "tiny", 2, root=tmp_path) is None  # resumed: skipped
+    assert len(fake) == 1
+
+
+def test_a_failed_run_leaves_no_record(fake, tmp_path):
+    with pytest.raises(RuntimeError, match="boom"):
+        ps.run_one("two_step", "broken", 0, root=tmp_path)
+    assert not list(tmp_path.rglob("*.json*"))
+
+
+def test_unknown_names_say_what_exists(fake):
+    with pytest.raises(SystemExit, match="unknown chapter 'nope'"):
+        ps.main(["nope"])
+    with pytest.raises(SystemExit, match=r"unknown setting\(s\) \['wrong'\].*'tiny'"):
+        ps.main(["two_step", "wrong"])
+
+
+def test_every_setting_names_a_runner_and_says_what_it_is_for():
+    for chapter, settings in ps.SETTINGS.items():
+        assert chapter in ps.RUNNERS and chapter in ps.CHAPTER_DIRS
+        assert all(params["about"] for params in settings.values())
+
+
+def test_runs_are_read_back_in_seed_order_and_summarised(fake, tmp_path, monkeypatch):
+    for seed in (2, 0, 1):
+        ps.run_one("two_step", "tiny", seed, root=tmp_path)
+    monkeypatch.setenv("HF_RESULTS_DIR", str(tmp_path))
+    runs = paper_scale_runs("04_two_step", "tiny")
+    assert [r["seed"] for r in runs] == [0, 1, 2]
+    mean, std, n = over_seeds(runs, "z_mlp")
+    assert (mean, n) == (pytest.approx(0.6), 3) and std == pytest.approx(0.1)
+    assert over_seeds(runs[:1], "z_mlp")[1] == 0.0
+    assert over_seeds(runs, "missing")[2] == 0
+    assert paper_scale_runs("04_two_step", "never-run") == []
+    table = runs_table({"tiny": runs, "empty": []}, ["z_mlp", "train_images"])
+    assert "| tiny | 60.0 ± 10.0% | 7 ± 0 | 3 |" in table
+    assert "empty" not in table
+    assert runs_table({"empty": []}, ["z_mlp"]) == "*(no recorded runs)*"
