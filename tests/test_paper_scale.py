@@ -76,3 +76,17 @@ def test_runs_are_read_back_in_seed_order_and_summarised(fake, tmp_path, monkeyp
     assert "| tiny | 60.0 ± 10.0% | 7 ± 0 | 3 |" in table
     assert "empty" not in table
     assert runs_table({"empty": []}, ["z_mlp"]) == "*(no recorded runs)*"
+
+
+def test_paired_difference_and_prefixes():
+    from helpers.eval.tables import paired_difference, runs_with_prefix
+
+    runs = [{"seed": s, "seconds": 1.0, "values": {"k1_z": a, "k10_z": b}}
+            for s, (a, b) in enumerate([(0.5, 0.4), (0.6, 0.4), (0.7, 0.4)])]
+    d = paired_difference(runs, "k1_z", "k10_z")
+    assert d["mean"] == pytest.approx(0.2) and d["std"] == pytest.approx(0.1)
+    # t(0.975, 2 df) = 4.303: half-width 4.303 * 0.1 / sqrt(3)
+    assert d["high"] - d["mean"] == pytest.approx(4.303 * 0.1 / 3 ** 0.5, rel=1e-3)
+    assert d["n"] == 3
+    assert [r["values"] for r in runs_with_prefix(runs[:1], "k1_")] == [{"z": 0.5}]
+    assert paired_difference(runs[:1], "k1_z", "k10_z")["low"] != 0  # NaN for one run

@@ -76,3 +76,27 @@ def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
     if not table:
         return "*(no recorded runs)*"
     return results_table(table, [*columns, "seeds", "min / seed"], headers=headers)
+
+
+def runs_with_prefix(runs: list[dict], prefix: str) -> list[dict]:
+    """The runs with only the values named ``prefix + name``, renamed to ``name``
+    (e.g. one variant's columns out of a run that measured several)."""
+    return [{**r, "values": {k[len(prefix):]: v for k, v in r["values"].items()
+                             if k.startswith(prefix)}} for r in runs]
+
+
+def paired_difference(runs: list[dict], key_a: str, key_b: str,
+                      confidence: float = 0.95) -> dict[str, float]:
+    """``key_a - key_b`` within each run (the same seed), over the runs: ``mean``,
+    ``std``, ``n`` and a Student-t confidence interval ``low``..``high`` (NaN for
+    fewer than two runs)."""
+    from scipy import stats
+
+    d = np.array([r["values"][key_a] - r["values"][key_b] for r in runs
+                  if key_a in r["values"] and key_b in r["values"]], float)
+    out = {"mean": float(d.mean()) if d.size else float("nan"), "n": int(d.size),
+           "std": float(d.std(ddof=1)) if d.size > 1 else float("nan")}
+    half = (stats.t.ppf(0.5 + confidence / 2, d.size - 1) * out["std"] / np.sqrt(d.size)
+            if d.size > 1 else float("nan"))
+    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    return out
