@@ -184,13 +184,15 @@ def style_scorecard(model: DisentanglingModel, x_train, x_test, y_test, known,
 
     Args:
         x_train, x_test: images whose codes and morphometry fit and test the R²
-            regressions (use a few thousand of each: morphometry costs ~1 ms an image).
+            regressions (a few thousand of each, from one distribution: morphometry
+            costs ~1 ms an image); ``x_test`` is also swept and swapped.
         y_test: labels of ``x_test`` (unit sweeps per class, swap partners).
         known: a :class:`helpers.data.known_factors.KnownFactors` set, for MIG.
 
     Scores: ``r2_z_<m>`` / ``r2_s_<m>`` for each of :data:`STYLE_MEASURES`;
-    ``<m>_unit_effect`` (per standard deviation of the unit) and ``<m>_consistency``
-    for slant and thickness; ``transfer_<m>_style`` / ``transfer_<m>_content``;
+    ``<m>_unit_effect`` (per standard deviation of the unit), ``<m>_consistency`` and
+    ``<m>_spread`` for slant and thickness (see :func:`unit_summary`);
+    ``transfer_<m>_style`` / ``transfer_<m>_content``;
     ``mig`` and ``mig_<factor>`` on the known-factor set.
     """
     from helpers.data.known_factors import FACTORS
@@ -208,6 +210,7 @@ def style_scorecard(model: DisentanglingModel, x_train, x_test, y_test, known,
         summary = unit_summary(table)
         scores[f"{m}_unit_effect"] = summary["effect"]
         scores[f"{m}_consistency"] = summary["consistency"]
+        scores[f"{m}_spread"] = summary["spread"]
     for m, corr in transfer_correlation(model, x_test, y_test, seed=seed).items():
         scores[f"transfer_{m}_style"] = corr["style"]
         scores[f"transfer_{m}_content"] = corr["content"]
