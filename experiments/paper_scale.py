@@ -154,7 +154,8 @@ SETTINGS: dict[str, dict[str, dict]] = {
                                      optim=dict(adversary_learning_rate=3e-3), **_SWEEP),
         "sweep-z8": dict(about="a smaller Z: 8 units instead of 16",
                          model=dict(style_dim=8), **_SWEEP),
-        "paper": dict(about="all 60k images, 30 step-1 and 30 step-2 epochs",
+        "paper": dict(about="all 60k images, 30 + 30 epochs, adversary 3 x 256",
+                      model=dict(adversary_hidden=(256, 256, 256)),
                       train_size=None, epochs_step1=30, epochs_step2=30),
     },
     "ksparse_cvae": {
