@@ -75,6 +75,7 @@ def test_runs_are_read_back_in_seed_order_and_summarised(fake, tmp_path, monkeyp
     table = runs_table({"tiny": runs, "empty": []}, ["z_mlp", "train_images"])
     assert "| tiny | 60.0 ± 10.0% | 7 ± 0 | 3 |" in table
     assert "empty" not in table
+    assert "| one | 50.0% | 7 | 1 |" in runs_table({"one": runs[:1]}, ["z_mlp", "train_images"])
     assert runs_table({"empty": []}, ["z_mlp"]) == "*(no recorded runs)*"
 
 

@@ -53,8 +53,8 @@ def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
                keys: dict[str, str] | None = None,
                percent: Sequence[str] = PERCENT_COLUMNS,
                headers: dict[str, str] | None = None) -> str:
-    """A Markdown table of recorded runs: mean ± std over seeds, the number of seeds
-    and the mean wall time per seed. ``rows`` maps a row's name to its runs; the
+    """A Markdown table of recorded runs: mean ± std over seeds (the value alone for
+    one seed), the number of seeds and the mean wall time per seed. ``rows`` maps a row's name to its runs; the
     value of ``col`` is read under ``keys.get(col, col)``. Rows without runs are left
     out."""
     table = {}
@@ -67,9 +67,10 @@ def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
             if n == 0 or np.isnan(mean):
                 row[col] = "—"
             elif col in percent:
-                row[col] = f"{100 * mean:.1f} ± {100 * std:.1f}%"
+                row[col] = (f"{100 * mean:.1f} ± {100 * std:.1f}%" if n > 1
+                            else f"{100 * mean:.1f}%")
             else:
-                row[col] = f"{mean:.4g} ± {std:.2g}"
+                row[col] = f"{mean:.4g} ± {std:.2g}" if n > 1 else f"{mean:.4g}"
         row["seeds"] = str(len(runs))
         row["min / seed"] = f"{np.mean([r['seconds'] for r in runs]) / 60:.0f}"
         table[name] = row
