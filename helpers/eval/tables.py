@@ -54,9 +54,9 @@ def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
                percent: Sequence[str] = PERCENT_COLUMNS,
                headers: dict[str, str] | None = None) -> str:
     """A Markdown table of recorded runs: mean ± std over seeds (the value alone
-    for one seed), the number of seeds and the mean wall time per seed. ``rows`` maps a row's name to its runs; the
-    value of ``col`` is read under ``keys.get(col, col)``. Rows without runs are left
-    out."""
+    for one seed), the number of seeds and the mean wall time per seed. ``rows``
+    maps a row's name to its runs; the value of ``col`` is read under
+    ``keys.get(col, col)``. Rows without runs are left out."""
     table = {}
     for name, runs in rows.items():
         if not runs:
