@@ -99,5 +99,5 @@ def paired_difference(runs: list[dict], key_a: str, key_b: str,
            "std": float(d.std(ddof=1)) if d.size > 1 else float("nan")}
     half = (stats.t.ppf(0.5 + confidence / 2, d.size - 1) * out["std"] / np.sqrt(d.size)
             if d.size > 1 else float("nan"))
-    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    out["low"], out["high"] = float(out["mean"] - half), float(out["mean"] + half)
     return out
