@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import json
 import subprocess
 import sys
 import time
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from helpers.notebook import PAPER_SCALE_DIR, hardware_summary  # noqa: E402
+from helpers.notebook import PAPER_SCALE_DIR, hardware_summary, write_record  # noqa: E402
 
 CHAPTER_DIRS = {"xcov": "01_xcov", "ksparse_cvae": "02_ksparse_cvae", "jade": "03_jade",
                 "two_step": "04_two_step"}
@@ -246,10 +245,7 @@ def run_one(chapter: str, setting: str, seed: int, root: Path | None = None,
               "commit": _commit(),
               "mnist": "offline fallback subset" if values.get("mnist_fallback")
               else "real MNIST"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(_jsonable(record), indent=1, sort_keys=True) + "\n")
-    tmp.replace(path)  # atomic: a killed run leaves no half-written record
+    write_record(path, _jsonable(record))  # atomic: a killed run leaves no half-written file
     print(f"{chapter}/{setting}/seed{seed}: {seconds / 60:.1f} min -> "
           f"{path.relative_to(ROOT) if root is None else path}", flush=True)
     return path

@@ -145,11 +145,17 @@ def runtime_note() -> None:
                f"(profile {record['profile']}, seed {record['seed']}, {record['hardware']})."))
     out_dir = os.environ.get(RESULTS_DIR_ENV_VAR)
     if out_dir and record["notebook"]:
-        path = Path(out_dir) / record["notebook"] / f"{record['profile']}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.part")
-        tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-        tmp.replace(path)  # atomic: a half-written file never replaces a good one
+        write_record(Path(out_dir) / record["notebook"] / f"{record['profile']}.json",
+                     record)
+
+
+def write_record(path: Path, record: dict) -> None:
+    """Write a run's record as JSON, atomically: a half-written file never replaces a
+    good one (used by :func:`runtime_note` and ``experiments/paper_scale.py``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    tmp.replace(path)
 
 
 def _find_results_dir() -> Path | None:
@@ -161,14 +167,19 @@ def _find_results_dir() -> Path | None:
     return None
 
 
+def _results_base() -> Path | None:
+    """``HF_RESULTS_DIR``, else the repository's ``results/`` (``None`` outside a clone)."""
+    folder = os.environ.get(RESULTS_DIR_ENV_VAR)
+    return Path(folder) if folder else _find_results_dir()
+
+
 def recorded_results(notebook: str, profile: str = "full") -> dict | None:
     """The record a repo run of ``notebook`` in ``profile`` wrote, or ``None``.
 
     Looks in ``HF_RESULTS_DIR`` or the repository's ``results/`` folder
     (``None`` outside a clone of the repository, e.g. on Colab).
     """
-    folder = os.environ.get(RESULTS_DIR_ENV_VAR)
-    base = Path(folder) if folder else _find_results_dir()
+    base = _results_base()
     if base is None:
         return None
     path = base / notebook / f"{profile}.json"
@@ -182,8 +193,7 @@ def paper_scale_runs(notebook: str, setting: str) -> list[dict]:
 
     An empty list when nothing is recorded (or outside a clone of the repository).
     """
-    folder = os.environ.get(RESULTS_DIR_ENV_VAR)
-    base = Path(folder) if folder else _find_results_dir()
+    base = _results_base()
     if base is None:
         return []
     runs = (base / notebook / PAPER_SCALE_DIR / setting).glob("seed*.json")
