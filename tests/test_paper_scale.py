@@ -77,6 +77,14 @@ def test_runs_are_read_back_in_seed_order_and_summarised(fake, tmp_path, monkeyp
     assert "empty" not in table
     assert "| one | 50.0% | 7 | 1 |" in runs_table({"one": runs[:1]}, ["z_mlp", "train_images"])
     assert runs_table({"empty": []}, ["z_mlp"]) == "*(no recorded runs)*"
+    assert "| 60.00 ± 10.00% |" in runs_table({"tiny": runs}, ["z_mlp"],
+                                               decimals={"z_mlp": 2})
+    # where the runs come from, under the table
+    stamped = [{**r, "hardware": "a CPU", "date": f"2026-11-2{r['seed']}",
+                "commit": "abc", "mnist": "real MNIST"} for r in runs]
+    line = runs_table({"tiny": stamped}, ["z_mlp"]).splitlines()[-1]
+    assert line == ("*Recorded by `experiments/paper_scale.py` on a CPU; real MNIST; "
+                    "2026-11-20 to 2026-11-22; commit abc.*")
 
 
 def test_paired_difference_and_prefixes():

@@ -52,11 +52,14 @@ def over_seeds(runs: list[dict], key: str) -> tuple[float, float, int]:
 def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
                keys: dict[str, str] | None = None,
                percent: Sequence[str] = PERCENT_COLUMNS,
-               headers: dict[str, str] | None = None) -> str:
+               headers: dict[str, str] | None = None,
+               decimals: dict[str, int] | None = None) -> str:
     """A Markdown table of recorded runs: mean ± std over seeds (the value alone
-    for one seed), the number of seeds and the mean wall time per seed. ``rows``
+    for one seed), the number of seeds and the mean wall time per seed, and under
+    it a line saying where the runs come from (:func:`runs_provenance`). ``rows``
     maps a row's name to its runs; the value of ``col`` is read under
-    ``keys.get(col, col)``. Rows without runs are left out."""
+    ``keys.get(col, col)``; percentages get ``decimals.get(col, 1)`` decimals. Rows
+    without runs are left out."""
     table = {}
     for name, runs in rows.items():
         if not runs:
@@ -64,11 +67,12 @@ def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
         row = {}
         for col in columns:
             mean, std, n = over_seeds(runs, (keys or {}).get(col, col))
+            places = (decimals or {}).get(col, 1)
             if n == 0 or np.isnan(mean):
                 row[col] = "—"
             elif col in percent:
-                row[col] = (f"{100 * mean:.1f} ± {100 * std:.1f}%" if n > 1
-                            else f"{100 * mean:.1f}%")
+                row[col] = (f"{100 * mean:.{places}f} ± {100 * std:.{places}f}%" if n > 1
+                            else f"{100 * mean:.{places}f}%")
             else:
                 row[col] = f"{mean:.4g} ± {std:.2g}" if n > 1 else f"{mean:.4g}"
         row["seeds"] = str(len(runs))
@@ -76,7 +80,20 @@ def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
         table[name] = row
     if not table:
         return "*(no recorded runs)*"
-    return results_table(table, [*columns, "seeds", "min / seed"], headers=headers)
+    every = [r for runs in rows.values() for r in runs]
+    return (results_table(table, [*columns, "seeds", "min / seed"], headers=headers)
+            + "\n\n" + runs_provenance(every))
+
+
+def runs_provenance(runs: list[dict]) -> str:
+    """One italic line: the script, hardware, data, dates and commits of ``runs``."""
+    def listed(key: str) -> str:
+        return ", ".join(sorted({str(r.get(key, "?")) for r in runs}))
+
+    dates = sorted({str(r.get("date", "?")) for r in runs})
+    when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+    return (f"*Recorded by `experiments/paper_scale.py` on {listed('hardware')}; "
+            f"{listed('mnist')}; {when}; commit {listed('commit')}.*")
 
 
 def runs_with_prefix(runs: list[dict], prefix: str) -> list[dict]:
