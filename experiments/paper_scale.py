@@ -215,8 +215,10 @@ def _cache_dir() -> Path:
 
 def _commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=10, check=True)
+        # "-dirty" when the run's code differs from the commit (uncommitted changes)
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=10,
+                             check=True)
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
