@@ -52,6 +52,16 @@ def test_no_error_outputs(notebook):
                 assert "Traceback" not in out.text, f"{path.name}: code cell {i} printed a traceback"
 
 
+def test_no_control_characters_in_the_text(notebook):
+    """A TeX command written with one backslash in a notebook's JSON (``"\\beta"``)
+    loads as a control character (backspace + ``eta``): MathJax shows an error."""
+    path, nb = notebook
+    for i, cell in enumerate(nb.cells):
+        bad = sorted({hex(ord(ch)) for ch in cell.source if ord(ch) < 32 and ch not in "\n\t"})
+        assert not bad, (f"{path.name}: cell {i} has control characters {bad}; "
+                         "write TeX backslashes as \\\\ in the JSON")
+
+
 def test_outputs_come_from_book_or_full_run(notebook):
     path, nb = notebook
     meta = nb.metadata.get("hidden_factors", {})
