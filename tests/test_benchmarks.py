@@ -49,8 +49,30 @@ def test_the_runtimes_page_shows_the_committed_benchmark():
     assert results, "run benchmarks/run.py"
     result = json.loads(results[-1].read_text())
     page = bench.PAGE.read_text(encoding="utf-8")
-    assert bench.render_page(page, result) == page, "run benchmarks/run.py"
+    assert bench.render_page(page, result, bench.load_ci()) == page, (
+        f"run benchmarks/run.py --report {results[-1].relative_to(ROOT)}")
     assert bench.FIGURE.is_file()
+
+
+def test_the_ci_times_are_shown_stage_by_stage(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "CI_TIMES", tmp_path / "ci.json")
+    assert bench.load_ci() is None and bench.ci_block(None) == ""
+    fresh = tmp_path / "ci_times.json"
+    fresh.write_text('{"date": "2026-11-28", "commit": "abc1234", "cores": 2, '
+                     '"seconds": 750, "stages": {"tests": 300, "browser test": 1450}}')
+    ci = bench.load_ci(fresh)
+    assert json.loads((tmp_path / "ci.json").read_text()) == ci  # saved for the page
+    block = bench.ci_block(ci)
+    assert "commit `abc1234`, 2 CPU cores" in block and "**12.5 minutes**" in block
+    assert "| tests | 300 |" in block and "| browser test | 1,450 |" in block
+    assert block in bench.render_page(f"{bench.START}\n{bench.END}\n", RESULT, ci)
+    fresh.write_text('{"date": "2026-11-28"}')
+    try:
+        bench.load_ci(fresh)
+    except ValueError as error:
+        assert "not a CI times file" in str(error) and "'commit'" in str(error)
+    else:
+        raise AssertionError("a file without the CI keys was accepted")
 
 
 def test_the_runtimes_page_shows_the_committed_xcov_race():
@@ -60,3 +82,21 @@ def test_the_runtimes_page_shows_the_committed_xcov_race():
     assert race.render_page(page, result) == page, "run benchmarks/xcov_race.py --report ..."
     rows = race.table(result).splitlines()
     assert rows[0] == "| | chapter | reference loop |" and len(rows) == 8
+
+
+def test_the_targets_table_says_which_runs_reached_their_target(monkeypatch):
+    import helpers.notebook as notebook
+
+    book = {"seconds": 120.0, "values": {"xcov_accuracy": 0.9840, "xcov_z_mlp": 0.25}}
+    paper = [{"seconds": 240.0, "values": {"xcov_accuracy": a, "xcov_z_mlp": 0.15}}
+             for a in (0.9838, 0.9828)]
+    monkeypatch.setattr(bench, "TARGETS", bench.TARGETS[:2])
+    monkeypatch.setattr(notebook, "recorded_results", lambda chapter, profile: book)
+    monkeypatch.setattr(notebook, "paper_scale_runs", lambda chapter, setting: paper)
+    rows = bench.targets_table().splitlines()
+    assert rows[2] == ("| 01_xcov | accuracy of y (the paper's) ≥ 98.35% | 98.40% ✓ (2.0 min) "
+                       "| 98.33% ✗ (4.0 min / seed, mean of 2 seeds) |")
+    assert rows[3] == ("| 01_xcov | MLP probe on z ≤ 20% | 25.00% ✗ (2.0 min) | "
+                       "15.00% ✓ (4.0 min / seed, mean of 2 seeds) |")
+    monkeypatch.setattr(notebook, "paper_scale_runs", lambda chapter, setting: [])
+    assert bench.targets_table().splitlines()[3].endswith("| not run |")

@@ -63,8 +63,19 @@ def test(pytest_args: list[str]) -> None:
     python = setup()
     _run(python, "-m", "ruff", "check", "helpers", "tests", "tools", "chapters", "benchmarks",
          "experiments")
-    _run(python, "-m", "pytest", "--nbval-lax", "-q", *pytest_args,
+    _run(python, "-m", "pytest", "--nbval-lax", "-q", *_workers(pytest_args), *pytest_args,
          env={**os.environ, "HF_PROFILE": "smoke"})
+
+
+def _workers(pytest_args: list[str]) -> list[str]:
+    """pytest-xdist options: one worker per core (at most 4: each chapter's kernel is a
+    TensorFlow process of about 1.5 GB); every notebook's cells stay together on one
+    worker (``--dist loadscope``), in order. None when the caller chose ``-n`` or the
+    machine has a single core."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in pytest_args):
+        return []
+    cores = min(os.cpu_count() or 1, 4)
+    return ["-n", str(cores), "--dist", "loadscope"] if cores > 1 else []
 
 
 def book() -> None:
