@@ -8,11 +8,11 @@ For each chapter's model (the sizes of its ``book`` run) and each batch size
 
 * **ours**: ``helpers.core.training.train`` — the course's one way of training
   (the seeded index-shuffling ``tf.data`` pipeline, the progress line and the
-  loss trackers);
+  loss trackers, ten steps per call of the compiled step);
 * **plain**: the same model, compiled the same way, fed by
   ``tf.data.Dataset.from_tensor_slices(...).batch(...).prefetch(...)`` to
-  ``model.fit(verbose=0)`` without callbacks: the practical ceiling of this
-  computation in Keras on this machine;
+  ``model.fit(verbose=0)`` without callbacks, Keras' defaults otherwise (one step
+  per call): the practical ceiling of this computation in Keras on this machine;
 
 as images per second over timed epochs after one warm-up epoch (compilation): the
 median epoch of each run, and the median of three runs, ours and plain interleaved

@@ -14,7 +14,13 @@ from helpers.core.interface import (
     predict_proba,
     reconstruct_all,
 )
-from helpers.core.training import StuckTrainingWarning, TrainingLog, WarnIfStuck, train
+from helpers.core.training import (
+    STEPS_PER_EXECUTION,
+    StuckTrainingWarning,
+    TrainingLog,
+    WarnIfStuck,
+    train,
+)
 from helpers.papers.warmup import Autoencoder, ConditionalAutoencoder
 
 
@@ -182,6 +188,23 @@ def test_training_is_reproducible(tiny_images):
         model.compile(optimizer="adam")
         losses.append(train(model, x, y, epochs=2, batch_size=20, seed=1).history["loss"])
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+
+
+def test_several_steps_per_call_change_nothing_but_speed(tiny_images):
+    """train() runs STEPS_PER_EXECUTION steps per call of the compiled step; a model
+    compiled with its own number keeps it; the weights are the same bit for bit."""
+    x, y = np.concatenate([tiny_images[0]] * 4), np.concatenate([tiny_images[1]] * 4)
+    weights = {}
+    for steps in (1, 3):
+        keras.utils.set_random_seed(2)
+        model = ConditionalAutoencoder(style_dim=2, hidden=(16,))
+        model.compile(optimizer="adam", steps_per_execution=steps)
+        train(model, x, y, epochs=2, batch_size=10, seed=2)  # 24 steps an epoch
+        assert model.steps_per_execution == (STEPS_PER_EXECUTION if steps == 1 else 3)
+        weights[steps] = [w.numpy() for w in model.trainable_weights]
+    assert STEPS_PER_EXECUTION > 3
+    for a, b in zip(weights[1], weights[3], strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_train_requires_compiled_model(tiny_images):

@@ -125,14 +125,15 @@ from helpers.core.training import train
 
 def train_xcov(data, gamma: float, epochs: int, batch_size: int = 100, seed: int = 0,
                label: str = "XCov", callbacks: list | None = None,
-               ) -> tuple[XCovAutoencoder, object]:
+               learning_rate: float = 1e-3) -> tuple[XCovAutoencoder, object]:
     """Build, compile and train one XCov autoencoder on ``data`` (a loader's bundle):
-    Adam, its rate on a cosine from 1e-3 to 0 over the run, XLA; validated on the
-    test images. The same seed gives every gamma the same initial weights."""
+    Adam, its rate on a cosine from ``learning_rate`` to 0 over the run, XLA;
+    validated on the test images. The same seed gives every gamma the same initial
+    weights."""
     keras.utils.set_random_seed(seed)
     model = XCovAutoencoder(style_dim=2, alpha=1.0, beta=10.0, gamma=gamma)
     steps = epochs * -(-len(data.x_train) // batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=True)
     log = train(model, data.x_train, data.y_train, epochs=epochs,
                 batch_size=batch_size, seed=seed,
