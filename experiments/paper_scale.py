@@ -254,8 +254,13 @@ def _locked(lock: Path | None):
 
 
 def run_one(chapter: str, setting: str, seed: int, root: Path | None = None,
-            lock: Path | None = None) -> Path | None:
-    """Run one setting with one seed unless its file exists; return the file's path."""
+            lock: Path | None = None, commit: str | None = None) -> Path | None:
+    """Run one setting with one seed unless its file exists; return the file's path.
+
+    ``commit``: the code's commit when this process started (its modules were imported
+    then); by default, the commit now, before the run (a commit made while it runs
+    does not describe its code)."""
+    commit = commit if commit is not None else _commit()
     path = result_path(chapter, setting, seed, root)
     if path.exists():
         print(f"{chapter}/{setting}/seed{seed}: recorded already, skipped", flush=True)
@@ -269,7 +274,7 @@ def run_one(chapter: str, setting: str, seed: int, root: Path | None = None,
     record = {"chapter": CHAPTER_DIRS[chapter], "setting": setting, "seed": seed,
               "params": params, "values": values, "seconds": round(seconds, 1),
               "hardware": hardware_summary(), "date": date.today().isoformat(),
-              "commit": _commit(),
+              "commit": commit,
               "mnist": "offline fallback subset" if values.get("mnist_fallback")
               else "real MNIST"}
     write_record(path, _jsonable(record))  # atomic: a killed run leaves no half-written file
@@ -302,9 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     settings = args.settings or list(SETTINGS.get(args.chapter, {}))
     _check_names(args.chapter, settings)
+    started_at = _commit()  # the code every run of this process uses
     for seed in args.seeds:
         for setting in settings:
-            run_one(args.chapter, setting, seed, lock=args.lock)
+            run_one(args.chapter, setting, seed, lock=args.lock, commit=started_at)
     return 0
 
 

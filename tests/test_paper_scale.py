@@ -42,6 +42,15 @@ def test_a_run_is_recorded_once_and_then_skipped(fake, tmp_path):
     assert len(fake) == 1
 
 
+def test_the_record_names_the_commit_the_run_started_from(fake, tmp_path, monkeypatch):
+    answers = iter(["abc1234", "def5678-dirty"])  # a commit made while the run trains
+    monkeypatch.setattr(ps, "_commit", lambda: next(answers))
+    path = ps.run_one("two_step", "tiny", 0, root=tmp_path)
+    assert json.loads(path.read_text())["commit"] == "abc1234"
+    path = ps.run_one("two_step", "tiny", 1, root=tmp_path, commit="0000000")
+    assert json.loads(path.read_text())["commit"] == "0000000"
+
+
 def test_a_failed_run_leaves_no_record(fake, tmp_path):
     with pytest.raises(RuntimeError, match="boom"):
         ps.run_one("two_step", "broken", 0, root=tmp_path)
