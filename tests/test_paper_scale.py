@@ -43,8 +43,15 @@ def test_a_run_is_recorded_once_and_then_skipped(fake, tmp_path):
 
 
 def test_the_record_names_the_commit_the_run_started_from(fake, tmp_path, monkeypatch):
-    answers = iter(["abc1234", "def5678-dirty"])  # a commit made while the run trains
-    monkeypatch.setattr(ps, "_commit", lambda: next(answers))
+    head = {"now": "abc1234"}
+    monkeypatch.setattr(ps, "_commit", lambda: head["now"])
+    runner = ps.RUNNERS["two_step"]
+
+    def commit_while_training(params, seed):
+        head["now"] = "def5678"  # somebody commits while the run trains
+        return runner(params, seed)
+
+    monkeypatch.setitem(ps.RUNNERS, "two_step", commit_while_training)
     path = ps.run_one("two_step", "tiny", 0, root=tmp_path)
     assert json.loads(path.read_text())["commit"] == "abc1234"
     path = ps.run_one("two_step", "tiny", 1, root=tmp_path, commit="0000000")
