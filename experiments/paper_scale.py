@@ -260,11 +260,11 @@ def run_one(chapter: str, setting: str, seed: int, root: Path | None = None,
     ``commit``: the code's commit when this process started (its modules were imported
     then); by default, the commit now, before the run (a commit made while it runs
     does not describe its code)."""
-    commit = commit if commit is not None else _commit()
     path = result_path(chapter, setting, seed, root)
     if path.exists():
         print(f"{chapter}/{setting}/seed{seed}: recorded already, skipped", flush=True)
         return None
+    commit = commit if commit is not None else _commit()
     params = SETTINGS[chapter][setting]
     with _locked(lock):
         print(f"{chapter}/{setting}/seed{seed}: {params['about']}", flush=True)
