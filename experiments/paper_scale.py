@@ -195,6 +195,12 @@ SETTINGS: dict[str, dict[str, dict]] = {
                            train_size=20_000, epochs=4, per_class=100,
                            svhn_train_size=3000, svhn_test_size=4000,
                            jade=dict(elbo_weight=0.003, match_weight=0.1)),
+        "book-seeds-sample": dict(about="book-seeds, the classifier reading the sampled "
+                                  "content in training, KL weight 4",
+                                  train_size=20_000, epochs=4, per_class=100,
+                                  svhn_train_size=3000, svhn_test_size=4000,
+                                  jade=dict(elbo_weight=0.003, match_weight=0.1,
+                                            kl_weight=4.0, classifier_input="sample")),
         "longer": dict(about="all 60k MNIST images, 10 epochs",
                        train_size=None, epochs=10, per_class=100,
                        svhn_train_size=None, svhn_test_size=None,

@@ -143,6 +143,21 @@ def test_jade_interface_for_both_domains_and_a_training_step():
         model.domain("mnist")
 
 
+def test_the_classifier_reads_the_sampled_content_only_in_training():
+    xs, ys, xa, ya = _data()
+    with pytest.raises(ValueError, match='classifier_input must be "mean" or "sample"'):
+        JADE(xs, ys, classifier_input="noisy")
+    ce = {}
+    for source in ("mean", "sample"):
+        keras.utils.set_random_seed(0)
+        model = JADE(xs, ys, bottleneck=4, hidden=(16,), dropout=0.0, seed=0,
+                     classifier_input=source)
+        ce[source] = {training: float(model.domain_terms(xa, ya, "abundant", training)["ce"])
+                      for training in (False, True)}
+    assert ce["mean"][False] == pytest.approx(ce["sample"][False])  # evaluation: the mean
+    assert ce["mean"][True] != pytest.approx(ce["sample"][True], rel=1e-3)  # training: noise
+
+
 def test_jade_matching_term_pulls_same_class_content_together():
     """With only the matching term switched on, it goes down when trained."""
     keras.utils.set_random_seed(1)

@@ -188,7 +188,8 @@ class JADE(_ScarceSampler, DisentanglingModel):
     """Joint VAEs of two domains with a shared content classifier and matched content.
 
     Per domain: an encoder q(s, z | x) (diagonal Gaussian, 2 * bottleneck units,
-    content s first) and a decoder p(x | s, z); the MLP classifies s.
+    content s first) and a decoder p(x | s, z); the MLP classifies s: its mean, or in
+    training the decoder's sample (``classifier_input="mean"`` or ``"sample"``).
     """
 
     def __init__(self, x_scarce: np.ndarray, y_scarce: np.ndarray,
@@ -196,13 +197,16 @@ class JADE(_ScarceSampler, DisentanglingModel):
                  bottleneck: int = 32, hidden: Sequence[int] = (256,),
                  dropout: float = 0.5, elbo_weight: float = 0.003,
                  match_weight: float = 0.1, kl_weight: float = 1.0, seed: int = 0,
-                 **kwargs) -> None:
+                 classifier_input: str = "mean", **kwargs) -> None:
         """Build an encoder and a decoder per domain, the MLP; keep the scarce set."""
+        if classifier_input not in ("mean", "sample"):
+            raise ValueError('classifier_input must be "mean" or "sample"; got '
+                             f"{classifier_input!r}.")
         super().__init__(num_classes, content_dim=bottleneck, style_dim=bottleneck,
                          image_shape=np.shape(x_scarce)[1:], **kwargs)
         self.abundant_shape = tuple(int(d) for d in abundant_shape)
         self.elbo_weight, self.match_weight = float(elbo_weight), float(match_weight)
-        self.kl_weight = float(kl_weight)
+        self.kl_weight, self.classifier_input = float(kl_weight), classifier_input
         shapes = {"scarce": self.image_shape, "abundant": self.abundant_shape}
         self.encoders = {d: cnn_features(2 * (2 * bottleneck), activation=None,
                                          name=f"enc_{d}") for d in DOMAINS}
@@ -307,7 +311,8 @@ def domain_terms(self, x, y, domain: str, training):
     eps = keras.random.normal(ops.shape(mean), seed=self.noise_seed)
     latent = mean + ops.exp(0.5 * log_var) * eps if training else mean
     s, z = self.split(latent)
-    probs = self.head(mean[:, : self.content_dim], training=training)
+    content = s if self.classifier_input == "sample" else mean[:, : self.content_dim]
+    probs = self.head(content, training=training)
     x_hat = self.decode_domain(s, z, domain, training)
     return {"mean": mean, "log_var": log_var, "probs": probs,
             "ce": sparse_cross_entropy(y, probs), "rec": bernoulli_nll(x, x_hat),
