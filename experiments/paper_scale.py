@@ -55,7 +55,13 @@ def run_two_step(params: dict, seed: int) -> dict:
 
     from helpers.core.training import train
     from helpers.eval.metrics import classification_accuracy, scorecard
-    from helpers.papers.two_step import SETTINGS, ContentClassifier, TwoStepModel, compile_two_step
+    from helpers.papers.two_step import (
+        SETTINGS,
+        ContentClassifier,
+        FreshBatchTwoStep,
+        TwoStepModel,
+        compile_two_step,
+    )
 
     data = _mnist(params.get("train_size"), seed)
     keras.utils.set_random_seed(seed)
@@ -74,7 +80,11 @@ def run_two_step(params: dict, seed: int) -> dict:
         np.savez(cache, **{f"w{i}": w.numpy() for i, w in enumerate(content.weights)})
     keras.utils.set_random_seed(seed)
     kwargs = {**SETTINGS, "adv_weight": 1.0, **params.get("model", {})}
-    model = compile_two_step(TwoStepModel(content, **kwargs), **params.get("optim", {}))
+    if params.get("fresh_adversary"):  # the adversary draws its own batches
+        model = FreshBatchTwoStep(content, data.x_train, data.y_train, seed=seed, **kwargs)
+    else:
+        model = TwoStepModel(content, **kwargs)
+    model = compile_two_step(model, **params.get("optim", {}))
     log = train(model, data.x_train, data.y_train, epochs=params["epochs_step2"],
                 batch_size=100, seed=seed, label="step 2")
     card = scorecard(model, data.x_train, data.y_train, data.x_test, data.y_test,
@@ -178,6 +188,12 @@ SETTINGS: dict[str, dict[str, dict]] = {
                                      optim=dict(adversary_learning_rate=3e-3), **_SWEEP),
         "sweep-z8": dict(about="a smaller Z: 8 units instead of 16",
                          model=dict(style_dim=8), **_SWEEP),
+        "sweep-fresh-adversary": dict(
+            about="the adversary draws a fresh random batch for each of its updates",
+            fresh_adversary=True, **_SWEEP),
+        "sweep-z8-wide": dict(about="8 units and adversary 3 x 256, together",
+                              model=dict(style_dim=8, adversary_hidden=(256, 256, 256)),
+                              **_SWEEP),
         "paper": dict(about="all 60k images, 30 + 30 epochs, adversary 3 x 256",
                       model=dict(adversary_hidden=(256, 256, 256)),
                       train_size=None, epochs_step1=30, epochs_step2=30),

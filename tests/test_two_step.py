@@ -15,7 +15,7 @@ from helpers.core.interface import Classifier, DisentanglingModel
 from helpers.core.losses import sparse_cross_entropy
 from helpers.core.training import set_seed, train
 from helpers.eval.metrics import swap_measurements
-from helpers.papers.two_step import ContentClassifier, TwoStepModel
+from helpers.papers.two_step import ContentClassifier, FreshBatchTwoStep, TwoStepModel
 
 
 def _snapshot(weights) -> list[np.ndarray]:
@@ -124,6 +124,37 @@ def test_step_two_leaves_s_untouched(tiny_images):
     # 60 images / batches of 20 = 3 steps per epoch; 2 adversary updates per autoencoder update
     assert int(model.optimizer.iterations) == 6
     assert int(model.adversary_optimizer.iterations) == 12
+
+
+def _fresh(x_pool, y_pool, **kwargs) -> FreshBatchTwoStep:
+    set_seed(0)
+    content = ContentClassifier(content_dim=4, hidden=16, classifier_hidden=(8,))
+    model = FreshBatchTwoStep(content, x_pool, y_pool, style_dim=3, hidden=16,
+                              adversary_hidden=(8,), **kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  adversary_optimizer=keras.optimizers.Adam(1e-2))
+    return model
+
+
+def test_fresh_batch_adversary_learns_from_its_own_batches(tiny_images):
+    x, y = tiny_images
+    # the adversary's pool says every image is a 3; the batches train passes say 0..9
+    model = _fresh(x, np.full(len(x), 3), adversary_steps=10)
+    frozen_before = _snapshot(model.content.weights)
+    train(model, x, y, epochs=2, batch_size=20)
+    assert int(model.optimizer.iterations) == 6
+    assert int(model.adversary_optimizer.iterations) == 60
+    assert not _changed(frozen_before, model.content.weights)
+    probs = ops.convert_to_numpy(model.adversary(model.z_encoder(x), training=True))
+    assert probs[:, 3].mean() > 0.5, probs.mean(0)
+
+
+def test_fresh_batch_adversary_checks_its_pool(tiny_images):
+    x, y = tiny_images
+    with pytest.raises(ValueError, match="y_train"):
+        _fresh(x, y[:10])
+    with pytest.raises(ValueError, match="x_train"):
+        _fresh(np.zeros((60, 32, 32, 1), np.float32), y)
 
 
 def test_one_step_variant_trains_s(tiny_images):

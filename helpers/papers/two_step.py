@@ -235,3 +235,42 @@ def compile_two_step(model: TwoStepModel, learning_rate: float = 1e-4,
                   adversary_optimizer=keras.optimizers.Adam(adversary_learning_rate),
                   jit_compile=False)
     return model
+
+
+from helpers.data.datasets import check_images, check_labels
+
+
+class FreshBatchTwoStep(TwoStepModel):
+    """Step 2 whose adversary takes each update on a fresh random training batch.
+
+    It keeps the training set; each of the ``adversary_steps`` updates encodes a new
+    random batch of it, like the authors' adversary (trained on every batch).
+    """
+
+    def __init__(self, content, x_train, y_train, seed=0, **kwargs):
+        """TwoStepModel's arguments, plus the training set the adversary draws from."""
+        super().__init__(content, **kwargs)
+        x_train = check_images(x_train, "x_train", shape=self.image_shape)
+        y_train = check_labels(y_train, self.num_classes, "y_train", n=len(x_train))
+        self.pool_x = keras.Variable(x_train, trainable=False, name="pool_x")
+        self.pool_y = keras.Variable(y_train.astype("int32"), trainable=False,
+                                     name="pool_y")
+        self.pool_seed = keras.random.SeedGenerator(seed)
+
+
+@add_to_class(FreshBatchTwoStep)
+def train_step(self, data):
+    """``adversary_steps`` updates on fresh batches, then one autoencoder update."""
+    x, y = data
+
+    def one_adversary_step(i):
+        idx = keras.random.randint((ops.shape(x)[0],), 0, ops.shape(self.pool_y)[0],
+                                   seed=self.pool_seed)
+        z = self.z_encoder(ops.take(self.pool_x, idx, axis=0), training=True)
+        y_fresh = ops.take(self.pool_y, idx, axis=0)
+        self.adversary_step(ops.stop_gradient(z), y_fresh)
+        return (i + 1,)
+
+    tf.while_loop(lambda i: i < self.adversary_steps, one_adversary_step,
+                  (tf.constant(0),))
+    return self._log(self.autoencoder_step(x, y))
