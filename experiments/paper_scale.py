@@ -145,7 +145,7 @@ def run_jade(params: dict, seed: int) -> dict:
                                          params["per_class"], seed=seed)
     values = {"abundant_images": len(mnist.x_train), "scarce_labels": len(y_scarce),
               "mnist_fallback": mnist.is_fallback, "scarce_fallback": svhn.is_fallback}
-    for kind in MODEL_KINDS:
+    for kind in params.get("kinds", MODEL_KINDS):
         extra = params.get("jade", {}) if kind == "jade" else {}
         model, log = run_experiment(kind, x_scarce, y_scarce, mnist.x_train,
                                     mnist.y_train, epochs=params["epochs"],
@@ -155,6 +155,35 @@ def run_jade(params: dict, seed: int) -> dict:
             values[f"{kind}_abundant_acc"] = domain_accuracy(model, mnist.x_test,
                                                              mnist.y_test, "abundant")
         values[f"{kind}_seconds"] = log.seconds
+    if params.get("legibility"):  # of the JADE model, as in the chapter
+        if kind != "jade":
+            raise ValueError("legibility needs JADE as the last of the setting's kinds")
+        values.update(_jade_legibility(model, svhn, mnist, seed))
+    return values
+
+
+def _jade_legibility(model, svhn, mnist, seed: int) -> dict:
+    """Judges of both domains, how legible the JADE model's swaps are, and a grid."""
+    from helpers.eval.metrics import classification_accuracy
+    from helpers.papers.jade import other_class_partners, swap_legibility, train_judge
+    from helpers.viz.domains import cross_domain_swap_grid
+
+    judges = {"scarce": train_judge(svhn.x_train, svhn.y_train, steps=2000, seed=seed),
+              "abundant": train_judge(mnist.x_train, mnist.y_train, steps=2000,
+                                      seed=seed)}
+    n = min(2000, len(svhn.y_test))
+    partner = other_class_partners(svhn.y_test[:n], mnist.y_test, seed=seed)
+    legible = swap_legibility(model, judges, svhn.x_test[:n], svhn.y_test[:n],
+                              mnist.x_test[partner], mnist.y_test[partner])
+    values = {f"jade_legible_{k}": v for k, v in legible.items()}
+    values.update({f"judge_{d}_acc": classification_accuracy(judges[d], ds.x_test,
+                                                             ds.y_test)
+                   for d, ds in (("scarce", svhn), ("abundant", mnist))})
+    fig = cross_domain_swap_grid(model.domain("scarce"), model.domain("abundant"),
+                                 svhn.x_test[:4], mnist.x_test[partner[:4]], steps=6,
+                                 title="rows 1, 3, 5, 7: stand-in style; "
+                                       "rows 2, 4, 6, 8: MNIST style")
+    values["_figures"] = {"swaps": fig}
     return values
 
 
@@ -221,6 +250,13 @@ SETTINGS: dict[str, dict[str, dict]] = {
                                   svhn_train_size=3000, svhn_test_size=4000,
                                   jade=dict(elbo_weight=0.003, match_weight=0.1,
                                             kl_weight=4.0, classifier_input="sample")),
+        "longer-sample": dict(about="longer, the classifier reading the sampled content "
+                              "in training, KL weight 4 (JADE only), judged swaps",
+                              train_size=None, epochs=10, per_class=100,
+                              svhn_train_size=None, svhn_test_size=None, kinds=["jade"],
+                              legibility=True,
+                              jade=dict(elbo_weight=0.003, match_weight=0.1,
+                                        kl_weight=4.0, classifier_input="sample")),
         "longer": dict(about="all 60k MNIST images, 10 epochs",
                        train_size=None, epochs=10, per_class=100,
                        svhn_train_size=None, svhn_test_size=None,
@@ -254,6 +290,11 @@ def result_path(chapter: str, setting: str, seed: int, root: Path | None = None)
     """Where the run of ``chapter``/``setting``/``seed`` is recorded."""
     base = root if root is not None else ROOT / "results"
     return base / CHAPTER_DIRS[chapter] / PAPER_SCALE_DIR / setting / f"seed{seed}.json"
+
+
+def figure_path(record: Path, name: str) -> Path:
+    """Where the figure ``name`` of the run recorded in ``record`` is saved."""
+    return record.with_name(f"{record.stem}_{name}.png")
 
 
 def _jsonable(value):
@@ -297,6 +338,16 @@ def run_one(chapter: str, setting: str, seed: int, root: Path | None = None,
         start = time.perf_counter()
         values = RUNNERS[chapter]({k: v for k, v in params.items() if k != "about"}, seed)
         seconds = time.perf_counter() - start
+    # a runner may return figures: saved next to the record, before it (atomically)
+    for name, fig in values.pop("_figures", {}).items():
+        fig_path = figure_path(path, name)
+        fig_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = fig_path.with_suffix(".part.png")
+        fig.savefig(tmp, dpi=80, bbox_inches="tight")
+        tmp.replace(fig_path)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     record = {"chapter": CHAPTER_DIRS[chapter], "setting": setting, "seed": seed,
               "params": params, "values": values, "seconds": round(seconds, 1),
               "hardware": hardware_summary(), "date": date.today().isoformat(),

@@ -22,8 +22,11 @@ from helpers.papers.jade import (
     SingleClassifier,
     class_matching_divergence,
     domain_accuracy,
+    other_class_partners,
     run_experiment,
     scarce_epochs,
+    swap_legibility,
+    train_judge,
 )
 
 
@@ -185,3 +188,33 @@ def test_run_experiment_matches_steps_and_evaluates():
     assert 0.0 <= domain_accuracy(jade, xa, ya, "abundant") <= 1.0
     with pytest.raises(ValueError, match="kind"):
         run_experiment("triple", xs, ys, xa, ya, epochs=1)
+
+
+class _SaysThree(Classifier):
+    """A judge that reads a 3 in every image."""
+
+    def classify(self, x, training=False):
+        return keras.ops.one_hot(keras.ops.full((keras.ops.shape(x)[0],), 3), 10)
+
+
+def test_swap_legibility_asks_each_domains_judge_for_the_intended_digit():
+    keras.utils.set_random_seed(0)
+    xs, _, xa, _ = _data()
+    model = JADE(xs, np.arange(40) % 10, bottleneck=4, hidden=(16,))
+    judges = {"scarce": _SaysThree(10, image_shape=(32, 32, 3)),
+              "abundant": _SaysThree(10, image_shape=(28, 28, 1))}
+    # every scarce image is a 3, every abundant one a 5: only the decoded images that
+    # should show the scarce image's digit are read right
+    out = swap_legibility(model, judges, xs, np.full(40, 3), xa, np.full(40, 5))
+    assert out == {"rec_scarce": 1.0, "rec_abundant": 0.0, "swap_scarce": 0.0,
+                   "swap_abundant": 1.0}
+
+
+def test_partners_are_of_another_class_and_judges_train():
+    y_from, y_pool = np.arange(50) % 10, np.arange(200) % 10
+    idx = other_class_partners(y_from, y_pool, seed=1)
+    assert idx.shape == (50,) and np.all(y_pool[idx] != y_from)
+    assert np.array_equal(idx, other_class_partners(y_from, y_pool, seed=1))
+    xs, ys, _, _ = _data(n=400)  # 4 batches of 100 = 1 epoch
+    judge = train_judge(xs, ys, steps=4)
+    assert isinstance(judge, SingleClassifier) and int(judge.optimizer.iterations) == 4

@@ -58,6 +58,27 @@ def test_the_record_names_the_commit_the_run_started_from(fake, tmp_path, monkey
     assert json.loads(path.read_text())["commit"] == "0000000"
 
 
+def test_figures_a_runner_returns_are_saved_next_to_the_record(fake, tmp_path,
+                                                              monkeypatch):
+    import matplotlib.pyplot as plt
+
+    runner = ps.RUNNERS["two_step"]
+
+    def with_a_figure(params, seed):
+        fig, ax = plt.subplots(figsize=(1, 1))
+        ax.plot([0, 1])
+        return {**runner(params, seed), "_figures": {"swaps": fig}}
+
+    monkeypatch.setitem(ps.RUNNERS, "two_step", with_a_figure)
+    path = ps.run_one("two_step", "tiny", 0, root=tmp_path)
+    assert "_figures" not in json.loads(path.read_text())["values"]
+    png = ps.figure_path(path, "swaps")
+    assert png == path.with_name("seed0_swaps.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["seed0.json",
+                                                              "seed0_swaps.png"]
+
+
 def test_a_failed_run_leaves_no_record(fake, tmp_path):
     with pytest.raises(RuntimeError, match="boom"):
         ps.run_one("two_step", "broken", 0, root=tmp_path)

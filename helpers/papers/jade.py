@@ -387,3 +387,47 @@ def domain_accuracy(model: Classifier, x: np.ndarray, y: np.ndarray,
         ops.convert_to_numpy(fn(ops.convert_to_tensor(x[i:i + batch_size])))
         for i in range(0, len(x), batch_size)])
     return float(np.mean(probs.argmax(axis=1) == np.asarray(y)))
+
+
+from helpers.core.interface import decode_all, encode_all, predict_proba
+
+
+def train_judge(x: np.ndarray, y: np.ndarray, steps: int = 1000, seed: int = 0
+                ) -> SingleClassifier:
+    """A classifier of one domain trained on all its labelled images (about ``steps``
+    batches of 100): a judge that reads the digit in decoded images."""
+    epochs = max(1, round(steps * 100 / len(x)))
+    set_seed(seed)
+    judge = SingleClassifier(image_shape=np.shape(x)[1:])
+    judge.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
+    train(judge, x, y, epochs=epochs, batch_size=100, seed=seed, label="judge")
+    return judge
+
+
+def other_class_partners(y_from: np.ndarray, y_pool: np.ndarray, seed: int = 0
+                         ) -> np.ndarray:
+    """For each label in y_from, the index of a random y_pool entry of another class."""
+    rng = np.random.default_rng(seed)
+    return np.array([rng.choice(np.flatnonzero(y_pool != c)) for c in y_from])
+
+
+def swap_legibility(model: JADE, judges: dict, x_s: np.ndarray, y_s: np.ndarray,
+                    x_a: np.ndarray, y_a: np.ndarray) -> dict[str, float]:
+    """How often each domain's judge reads the intended digit in decoded images.
+
+    Scarce image i is paired with abundant image i (of another class). ``rec_*``:
+    an image's own codes, its own digit; ``swap_*``: that domain's style with the
+    other image's content, so the other image's digit.
+    """
+    views = {d: model.domain(d) for d in DOMAINS}
+    s_s, z_s = encode_all(views["scarce"], x_s)
+    s_a, z_a = encode_all(views["abundant"], x_a)
+
+    def reads(domain, s, z, y):
+        probs = predict_proba(judges[domain], decode_all(views[domain], s, z))
+        return float(np.mean(probs.argmax(axis=1) == np.asarray(y)))
+
+    return {"rec_scarce": reads("scarce", s_s, z_s, y_s),
+            "rec_abundant": reads("abundant", s_a, z_a, y_a),
+            "swap_scarce": reads("scarce", s_a, z_s, y_a),
+            "swap_abundant": reads("abundant", s_s, z_a, y_s)}
