@@ -227,6 +227,11 @@ SETTINGS: dict[str, dict[str, dict]] = {
             about="fresh batches for the adversary, 8 units and adversary 3 x 256",
             fresh_adversary=True,
             model=dict(style_dim=8, adversary_hidden=(256, 256, 256)), **_SWEEP),
+        "paper-fresh-z8-wide": dict(
+            about="all 60k images, 30 + 30 epochs, sweep-fresh-z8-wide's model",
+            fresh_adversary=True,
+            model=dict(style_dim=8, adversary_hidden=(256, 256, 256)),
+            train_size=None, epochs_step1=30, epochs_step2=30),
         "paper": dict(about="all 60k images, 30 + 30 epochs, adversary 3 x 256",
                       model=dict(adversary_hidden=(256, 256, 256)),
                       train_size=None, epochs_step1=30, epochs_step2=30),
