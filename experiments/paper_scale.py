@@ -33,7 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from helpers.notebook import PAPER_SCALE_DIR, hardware_summary, write_record  # noqa: E402
+from helpers.notebook import (  # noqa: E402
+    PAPER_SCALE_DIR,
+    figure_path,
+    hardware_summary,
+    write_record,
+)
 
 CHAPTER_DIRS = {"xcov": "01_xcov", "ksparse_cvae": "02_ksparse_cvae", "jade": "03_jade",
                 "two_step": "04_two_step"}
@@ -295,11 +300,6 @@ def result_path(chapter: str, setting: str, seed: int, root: Path | None = None)
     """Where the run of ``chapter``/``setting``/``seed`` is recorded."""
     base = root if root is not None else ROOT / "results"
     return base / CHAPTER_DIRS[chapter] / PAPER_SCALE_DIR / setting / f"seed{seed}.json"
-
-
-def figure_path(record: Path, name: str) -> Path:
-    """Where the figure ``name`` of the run recorded in ``record`` is saved."""
-    return record.with_name(f"{record.stem}_{name}.png")
 
 
 def _jsonable(value):

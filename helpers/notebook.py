@@ -200,6 +200,21 @@ def paper_scale_runs(notebook: str, setting: str) -> list[dict]:
     return sorted((json.loads(p.read_text()) for p in runs), key=lambda r: r["seed"])
 
 
+def figure_path(record: Path, name: str) -> Path:
+    """Where a paper-scale run recorded in ``record`` keeps its figure ``name``."""
+    return record.with_name(f"{record.stem}_{name}.png")
+
+
+def paper_scale_figure(notebook: str, setting: str, seed: int, name: str) -> Path | None:
+    """The saved figure ``name`` of one paper-scale run, or None if there is none."""
+    base = _results_base()
+    if base is None:
+        return None
+    path = figure_path(base / notebook / PAPER_SCALE_DIR / setting / f"seed{seed}.json",
+                       name)
+    return path if path.is_file() else None
+
+
 def glue_record(record: dict, prefix: str) -> None:
     """Glue every value of a recorded run as ``prefix + name``, so prose can cite it.
 
