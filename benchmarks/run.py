@@ -239,8 +239,8 @@ TARGETS = (
      ("k1_z_linear", "k3_z_linear", "k10_z_linear")),
     ("04_two_step", "accuracy of S (step 1)", 0.99, True, ("ts_step1_acc",), "paper",
      ("step1_acc",)),
-    ("04_two_step", "MLP probe on Z", 0.20, False, ("ts_twostep_z_mlp",), "paper",
-     ("z_mlp",)),
+    ("04_two_step", "MLP probe on Z (paper scale: the sweep's best model)",
+     0.20, False, ("ts_twostep_z_mlp",), "paper-fresh-z8-wide", ("z_mlp",)),
 )
 
 
