@@ -392,16 +392,22 @@ def domain_accuracy(model: Classifier, x: np.ndarray, y: np.ndarray,
 from helpers.core.interface import decode_all, encode_all, predict_proba
 
 
-def train_judge(x: np.ndarray, y: np.ndarray, steps: int = 1000, seed: int = 0
-                ) -> SingleClassifier:
+def train_judge(x: np.ndarray, y: np.ndarray, steps: int = 1000, seed: int = 0,
+                tries: int = 3) -> SingleClassifier:
     """A classifier of one domain trained on all its labelled images (about ``steps``
-    batches of 100): a judge that reads the digit in decoded images."""
+    batches of 100): a judge that reads the digit in decoded images. A judge whose
+    training accuracy stays below 50% is trained again from the next seed."""
     epochs = max(1, round(steps * 100 / len(x)))
-    set_seed(seed)
-    judge = SingleClassifier(image_shape=np.shape(x)[1:])
-    judge.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
-    train(judge, x, y, epochs=epochs, batch_size=100, seed=seed, label="judge")
-    return judge
+    for attempt in range(seed, seed + tries):
+        set_seed(attempt)
+        judge = SingleClassifier(image_shape=np.shape(x)[1:])
+        judge.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
+        log = train(judge, x, y, epochs=epochs, batch_size=100, seed=attempt,
+                    label=f"judge · seed {attempt}")
+        if log.last("acc") >= 0.5:
+            return judge
+    raise RuntimeError(f"no judge learnt the labels in {tries} tries (training "
+                       f"accuracy {log.last('acc'):.1%}); train with more steps.")
 
 
 def other_class_partners(y_from: np.ndarray, y_pool: np.ndarray, seed: int = 0
