@@ -393,10 +393,10 @@ from helpers.core.interface import decode_all, encode_all, predict_proba
 
 
 def train_judge(x: np.ndarray, y: np.ndarray, steps: int = 1000, seed: int = 0,
-                tries: int = 3) -> SingleClassifier:
+                tries: int = 3, min_accuracy: float = 0.5) -> SingleClassifier:
     """A classifier of one domain trained on all its labelled images (about ``steps``
     batches of 100): a judge that reads the digit in decoded images. A judge whose
-    training accuracy stays below 50% is trained again from the next seed."""
+    training accuracy stays below min_accuracy is trained again from the next seed."""
     epochs = max(1, round(steps * 100 / len(x)))
     for attempt in range(seed, seed + tries):
         set_seed(attempt)
@@ -404,7 +404,7 @@ def train_judge(x: np.ndarray, y: np.ndarray, steps: int = 1000, seed: int = 0,
         judge.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
         log = train(judge, x, y, epochs=epochs, batch_size=100, seed=attempt,
                     label=f"judge · seed {attempt}")
-        if log.last("acc") >= 0.5:
+        if log.last("acc") >= min_accuracy:
             return judge
     raise RuntimeError(f"no judge learnt the labels in {tries} tries (training "
                        f"accuracy {log.last('acc'):.1%}); train with more steps.")
