@@ -344,14 +344,16 @@ def run_one(chapter: str, setting: str, seed: int, root: Path | None = None,
         values = RUNNERS[chapter]({k: v for k, v in params.items() if k != "about"}, seed)
         seconds = time.perf_counter() - start
     # a runner may return figures: saved next to the record, before it (atomically)
-    for name, fig in values.pop("_figures", {}).items():
+    figures = values.pop("_figures", {})
+    if figures:
+        import matplotlib.pyplot as plt
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+    for name, fig in figures.items():
         fig_path = figure_path(path, name)
-        fig_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = fig_path.with_suffix(".part.png")
         fig.savefig(tmp, dpi=80, bbox_inches="tight")
         tmp.replace(fig_path)
-        import matplotlib.pyplot as plt
-
         plt.close(fig)
     record = {"chapter": CHAPTER_DIRS[chapter], "setting": setting, "seed": seed,
               "params": params, "values": values, "seconds": round(seconds, 1),
