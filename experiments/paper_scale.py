@@ -232,6 +232,11 @@ SETTINGS: dict[str, dict[str, dict]] = {
             about="fresh batches for the adversary, 8 units and adversary 3 x 256",
             fresh_adversary=True,
             model=dict(style_dim=8, adversary_hidden=(256, 256, 256)), **_SWEEP),
+        "sweep-fresh-z8-wide-lambda2": dict(
+            about="sweep-fresh-z8-wide with lambda = 2 instead of 1",
+            fresh_adversary=True,
+            model=dict(style_dim=8, adversary_hidden=(256, 256, 256), adv_weight=2.0),
+            **_SWEEP),
         "paper-fresh-z8-wide": dict(
             about="all 60k images, 30 + 30 epochs, sweep-fresh-z8-wide's model",
             fresh_adversary=True,

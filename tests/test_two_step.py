@@ -100,10 +100,13 @@ def test_bad_arguments_give_clear_errors():
     assert not hasattr(content, "decode") and not hasattr(content, "encode")
 
 
-def test_fit_without_the_adversary_optimizer_is_refused(tiny_images):
+@pytest.mark.parametrize("fresh", [False, True], ids=["two-step", "fresh-batch"])
+def test_fit_without_the_adversary_optimizer_is_refused(tiny_images, fresh):
     x, y = tiny_images
     content = ContentClassifier(content_dim=4, hidden=16, classifier_hidden=(8,))
-    model = TwoStepModel(content, style_dim=3, hidden=16, adversary_hidden=(8,))
+    args = dict(style_dim=3, hidden=16, adversary_hidden=(8,))
+    model = (FreshBatchTwoStep(content, x, y, **args) if fresh
+             else TwoStepModel(content, **args))
     with pytest.raises(RuntimeError, match="Compile"):
         model.train_step((x[:4], y[:4]))
 

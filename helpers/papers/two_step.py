@@ -207,16 +207,26 @@ def autoencoder_step(self, x, y) -> dict:
 
 
 @add_to_class(TwoStepModel)
+def adversary_data(self, x, y):
+    """What each adversary update trains on: a function returning codes and labels.
+
+    Here the batch's codes, computed once and frozen, for every update.
+    """
+    z = ops.stop_gradient(self.z_encoder(x, training=True))
+    return lambda: (z, y)
+
+
+@add_to_class(TwoStepModel)
 def train_step(self, data):
     """One step: ``adversary_steps`` adversary updates, then one autoencoder update."""
     x, y = data
     if self.adversary_optimizer is None:
         raise RuntimeError("Compile with `model.compile(optimizer=..., "
                            "adversary_optimizer=...)`.")
-    z = ops.stop_gradient(self.z_encoder(x, training=True))
+    next_batch = self.adversary_data(x, y)
 
     def one_adversary_step(i):
-        self.adversary_step(z, y)
+        self.adversary_step(*next_batch())
         return (i + 1,)
 
     # a graph loop, not an unrolled Python loop: tracing stays fast for many steps
@@ -259,18 +269,12 @@ class FreshBatchTwoStep(TwoStepModel):
 
 
 @add_to_class(FreshBatchTwoStep)
-def train_step(self, data):
-    """``adversary_steps`` updates on fresh batches, then one autoencoder update."""
-    x, y = data
-
-    def one_adversary_step(i):
+def adversary_data(self, x, y):
+    """A function that encodes a new random batch of the training set at each call."""
+    def fresh_batch():
         idx = keras.random.randint((ops.shape(x)[0],), 0, ops.shape(self.pool_y)[0],
                                    seed=self.pool_seed)
         z = self.z_encoder(ops.take(self.pool_x, idx, axis=0), training=True)
-        y_fresh = ops.take(self.pool_y, idx, axis=0)
-        self.adversary_step(ops.stop_gradient(z), y_fresh)
-        return (i + 1,)
+        return ops.stop_gradient(z), ops.take(self.pool_y, idx, axis=0)
 
-    tf.while_loop(lambda i: i < self.adversary_steps, one_adversary_step,
-                  (tf.constant(0),))
-    return self._log(self.autoencoder_step(x, y))
+    return fresh_batch
