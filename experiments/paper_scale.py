@@ -143,6 +143,10 @@ def run_jade(params: dict, seed: int) -> dict:
     from helpers.data import balanced_subset, load_svhn
     from helpers.papers.jade import MODEL_KINDS, domain_accuracy, run_experiment
 
+    kinds = params.get("kinds", MODEL_KINDS)
+    if params.get("legibility") and kinds[-1] != "jade":  # before hours of training
+        raise ValueError("legibility needs JADE as the last of the setting's kinds; "
+                         f"got kinds={kinds}")
     mnist = _mnist(params.get("train_size"), seed)
     svhn = load_svhn(train_size=params.get("svhn_train_size"),
                      test_size=params.get("svhn_test_size"), seed=seed)
@@ -150,7 +154,7 @@ def run_jade(params: dict, seed: int) -> dict:
                                          params["per_class"], seed=seed)
     values = {"abundant_images": len(mnist.x_train), "scarce_labels": len(y_scarce),
               "mnist_fallback": mnist.is_fallback, "scarce_fallback": svhn.is_fallback}
-    for kind in params.get("kinds", MODEL_KINDS):
+    for kind in kinds:
         extra = params.get("jade", {}) if kind == "jade" else {}
         model, log = run_experiment(kind, x_scarce, y_scarce, mnist.x_train,
                                     mnist.y_train, epochs=params["epochs"],
@@ -160,30 +164,20 @@ def run_jade(params: dict, seed: int) -> dict:
             values[f"{kind}_abundant_acc"] = domain_accuracy(model, mnist.x_test,
                                                              mnist.y_test, "abundant")
         values[f"{kind}_seconds"] = log.seconds
-    if params.get("legibility"):  # of the JADE model, as in the chapter
-        if kind != "jade":
-            raise ValueError("legibility needs JADE as the last of the setting's kinds")
+    if params.get("legibility"):  # of the JADE model (the last), as in the chapter
         values.update(_jade_legibility(model, svhn, mnist, seed))
     return values
 
 
 def _jade_legibility(model, svhn, mnist, seed: int) -> dict:
     """Judges of both domains, how legible the JADE model's swaps are, and a grid."""
-    from helpers.eval.metrics import classification_accuracy
-    from helpers.papers.jade import other_class_partners, swap_legibility, train_judge
+    from helpers.papers.jade import judge_swaps
     from helpers.viz.domains import cross_domain_swap_grid
 
-    judges = {"scarce": train_judge(svhn.x_train, svhn.y_train, steps=2000, seed=seed),
-              "abundant": train_judge(mnist.x_train, mnist.y_train, steps=2000,
-                                      seed=seed)}
-    n = min(2000, len(svhn.y_test))
-    partner = other_class_partners(svhn.y_test[:n], mnist.y_test, seed=seed)
-    legible = swap_legibility(model, judges, svhn.x_test[:n], svhn.y_test[:n],
-                              mnist.x_test[partner], mnist.y_test[partner])
-    values = {f"jade_legible_{k}": v for k, v in legible.items()}
-    values.update({f"judge_{d}_acc": classification_accuracy(judges[d], ds.x_test,
-                                                             ds.y_test)
-                   for d, ds in (("scarce", svhn), ("abundant", mnist))})
+    legible, judge_acc, partner = judge_swaps({"jade": model}, svhn, mnist, steps=2000,
+                                              n_pairs=2000, seed=seed)
+    values = {f"jade_legible_{k}": v for k, v in legible["jade"].items()}
+    values.update({f"judge_{d}_acc": acc for d, acc in judge_acc.items()})
     fig = cross_domain_swap_grid(model.domain("scarce"), model.domain("abundant"),
                                  svhn.x_test[:4], mnist.x_test[partner[:4]], steps=6,
                                  title="rows 1, 3, 5, 7: stand-in style; "

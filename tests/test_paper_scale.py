@@ -98,6 +98,15 @@ def test_every_setting_names_a_runner_and_says_what_it_is_for():
         assert all(params["about"] for params in settings.values())
 
 
+def test_jade_legibility_without_jade_last_is_refused_before_loading_data(monkeypatch):
+    def no_data(*args):
+        raise AssertionError("loaded data before checking the setting")
+
+    monkeypatch.setattr(ps, "_mnist", no_data)
+    with pytest.raises(ValueError, match=r"JADE as the last.*\['jade', 'single'\]"):
+        ps.run_jade({"kinds": ["jade", "single"], "legibility": True}, 0)
+
+
 def test_runs_are_read_back_in_seed_order_and_summarised(fake, tmp_path, monkeypatch):
     for seed in (2, 0, 1):
         ps.run_one("two_step", "tiny", seed, root=tmp_path)

@@ -437,3 +437,26 @@ def swap_legibility(model: JADE, judges: dict, x_s: np.ndarray, y_s: np.ndarray,
             "rec_abundant": reads("abundant", s_a, z_a, y_a),
             "swap_scarce": reads("scarce", s_a, z_s, y_a),
             "swap_abundant": reads("abundant", s_s, z_a, y_s)}
+
+
+from helpers.eval.metrics import classification_accuracy
+
+
+def judge_swaps(models: dict, scarce, abundant, steps: int = 1000,
+                n_pairs: int = 1000, seed: int = 0, min_accuracy: float = 0.5
+                ) -> tuple[dict, dict, np.ndarray]:
+    """Judges of both domains (``train_judge``) and each model's ``swap_legibility``
+    on the same pairs. ``scarce``/``abundant`` are datasets (x/y_train, x/y_test).
+    Returns (legibility per model, each judge's test accuracy, the partners' indices
+    into the abundant test set)."""
+    data = {"scarce": scarce, "abundant": abundant}
+    judges = {d: train_judge(ds.x_train, ds.y_train, steps=steps, seed=seed,
+                             min_accuracy=min_accuracy) for d, ds in data.items()}
+    n = min(n_pairs, len(scarce.y_test))
+    partner = other_class_partners(scarce.y_test[:n], abundant.y_test, seed=seed)
+    pairs = (scarce.x_test[:n], scarce.y_test[:n], abundant.x_test[partner],
+             abundant.y_test[partner])
+    legible = {name: swap_legibility(m, judges, *pairs) for name, m in models.items()}
+    judge_acc = {d: classification_accuracy(judges[d], ds.x_test, ds.y_test)
+                 for d, ds in data.items()}
+    return legible, judge_acc, partner
