@@ -165,11 +165,12 @@ def run_jade(params: dict, seed: int) -> dict:
                                                              mnist.y_test, "abundant")
         values[f"{kind}_seconds"] = log.seconds
     if params.get("legibility"):  # of the JADE model (the last), as in the chapter
-        values.update(_jade_legibility(model, svhn, mnist, seed))
+        values.update(_jade_legibility(model, svhn, mnist, seed,
+                                       grid=params.get("swap_grid", True)))
     return values
 
 
-def _jade_legibility(model, svhn, mnist, seed: int) -> dict:
+def _jade_legibility(model, svhn, mnist, seed: int, grid: bool = True) -> dict:
     """Judges of both domains, how legible the JADE model's swaps are, and a grid."""
     from helpers.papers.jade import judge_swaps
     from helpers.viz.domains import cross_domain_swap_grid
@@ -178,6 +179,8 @@ def _jade_legibility(model, svhn, mnist, seed: int) -> dict:
                                               n_pairs=2000, seed=seed)
     values = {f"jade_legible_{k}": v for k, v in legible["jade"].items()}
     values.update({f"judge_{d}_acc": acc for d, acc in judge_acc.items()})
+    if not grid:
+        return values
     fig = cross_domain_swap_grid(model.domain("scarce"), model.domain("abundant"),
                                  svhn.x_test[:4], mnist.x_test[partner[:4]], steps=6,
                                  title="rows 1, 3, 5, 7: stand-in style; "
@@ -193,6 +196,17 @@ RUNNERS: dict[str, Callable[[dict, int], dict]] = {
 # --------------------------------------------------------------------------------------
 # The settings: a name, what it is for, and the parameters of the runner
 # --------------------------------------------------------------------------------------
+
+def _legible(about: str, kl_weight: float = 4.0, **change) -> dict:
+    """A JADE setting at book length (sampled content), its swaps judged by classifiers
+    trained on every stand-in image; ``change`` overrides the run's sizes."""
+    return dict(about=f"book length, JADE with sampled content, judged: {about}",
+                **{**dict(train_size=20_000, epochs=4, per_class=100,
+                          svhn_train_size=None, svhn_test_size=None), **change},
+                kinds=["jade"], legibility=True, swap_grid=False,
+                jade=dict(elbo_weight=0.003, match_weight=0.1, kl_weight=kl_weight,
+                          classifier_input="sample"))
+
 
 _SWEEP = dict(train_size=20_000, epochs_step1=20, epochs_step2=15)
 SETTINGS: dict[str, dict[str, dict]] = {
@@ -266,6 +280,12 @@ SETTINGS: dict[str, dict[str, dict]] = {
                               legibility=True,
                               jade=dict(elbo_weight=0.003, match_weight=0.1,
                                         kl_weight=4.0, classifier_input="sample")),
+        # what makes the stand-in decoder's swaps legible, one change at a time
+        "legible-base": _legible("KL weight 4, as in the chapter"),
+        "legible-kl1": _legible("KL weight 1 instead of 4", kl_weight=1.0),
+        "legible-labels1000": _legible("1000 labels per class (every stand-in image)",
+                                       per_class=1000),
+        "legible-epochs12": _legible("12 epochs instead of 4", epochs=12),
         "longer": dict(about="all 60k MNIST images, 10 epochs",
                        train_size=None, epochs=10, per_class=100,
                        svhn_train_size=None, svhn_test_size=None,
