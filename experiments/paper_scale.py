@@ -250,6 +250,11 @@ SETTINGS: dict[str, dict[str, dict]] = {
             fresh_adversary=True,
             model=dict(style_dim=8, adversary_hidden=(256, 256, 256)),
             train_size=None, epochs_step1=30, epochs_step2=30),
+        "paper-fresh-z8-wide-lambda2": dict(
+            about="all 60k images, 30 + 30 epochs, sweep-fresh-z8-wide-lambda2's model",
+            fresh_adversary=True,
+            model=dict(style_dim=8, adversary_hidden=(256, 256, 256), adv_weight=2.0),
+            train_size=None, epochs_step1=30, epochs_step2=30),
         "paper": dict(about="all 60k images, 30 + 30 epochs, adversary 3 x 256",
                       model=dict(adversary_hidden=(256, 256, 256)),
                       train_size=None, epochs_step1=30, epochs_step2=30),
