@@ -288,8 +288,8 @@ SETTINGS: dict[str, dict[str, dict]] = {
         # what makes the stand-in decoder's swaps legible, one change at a time
         "legible-base": _legible("KL weight 4, as in the chapter"),
         "legible-kl1": _legible("KL weight 1 instead of 4", kl_weight=1.0),
-        "legible-labels1000": _legible("1000 labels per class (every stand-in image)",
-                                       per_class=1000),
+        "legible-labels900": _legible("900 labels per class (9 in 10 stand-in images)",
+                                      per_class=900),
         "legible-epochs12": _legible("12 epochs instead of 4", epochs=12),
         "longer": dict(about="all 60k MNIST images, 10 epochs",
                        train_size=None, epochs=10, per_class=100,
