@@ -197,6 +197,11 @@ RUNNERS: dict[str, Callable[[dict, int], dict]] = {
 # The settings: a name, what it is for, and the parameters of the runner
 # --------------------------------------------------------------------------------------
 
+# JADE whose classifier reads the sampled content, KL weight 4 (the chapter's second model)
+_JADE_SAMPLED = dict(elbo_weight=0.003, match_weight=0.1, kl_weight=4.0,
+                     classifier_input="sample")
+
+
 def _legible(about: str, kl_weight: float = 4.0, **change) -> dict:
     """A JADE setting at book length (sampled content), its swaps judged by classifiers
     trained on every stand-in image; ``change`` overrides the run's sizes."""
@@ -204,11 +209,23 @@ def _legible(about: str, kl_weight: float = 4.0, **change) -> dict:
                 **{**dict(train_size=20_000, epochs=4, per_class=100,
                           svhn_train_size=None, svhn_test_size=None), **change},
                 kinds=["jade"], legibility=True, swap_grid=False,
-                jade=dict(elbo_weight=0.003, match_weight=0.1, kl_weight=kl_weight,
-                          classifier_input="sample"))
+                jade={**_JADE_SAMPLED, "kl_weight": kl_weight})
+
+
+_WIDE = (256, 256, 256)  # an adversary as wide as the probe
+
+
+def _fresh_z8_wide(about: str, adv_weight: float | None = None, **sizes) -> dict:
+    """A two-step setting with the sweep's best model: the adversary on fresh batches,
+    an 8-unit Z and the wide adversary (and ``adv_weight`` = lambda, if given)."""
+    model = dict(style_dim=8, adversary_hidden=_WIDE)
+    if adv_weight is not None:
+        model["adv_weight"] = adv_weight
+    return dict(about=about, fresh_adversary=True, model=model, **sizes)
 
 
 _SWEEP = dict(train_size=20_000, epochs_step1=20, epochs_step2=15)
+_PAPER = dict(train_size=None, epochs_step1=30, epochs_step2=30)
 SETTINGS: dict[str, dict[str, dict]] = {
     "xcov": {
         "book-seeds": dict(about="the book run (all 60k images, 12 epochs), more seeds",
@@ -220,7 +237,7 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "sweep-base": dict(about="the chapter's settings, 20k images", **_SWEEP),
         "sweep-wide-adversary": dict(
             about="adversary 3 x 256 (the probe's width) instead of 3 x 64",
-            model=dict(adversary_hidden=(256, 256, 256)), **_SWEEP),
+            model=dict(adversary_hidden=_WIDE), **_SWEEP),
         "sweep-lambda5": dict(about="lambda = 5 instead of 1",
                               model=dict(adv_weight=5.0), **_SWEEP),
         "sweep-uniform": dict(about="bounded loss: adversary's output towards uniform",
@@ -234,30 +251,19 @@ SETTINGS: dict[str, dict[str, dict]] = {
             about="the adversary draws a fresh random batch for each of its updates",
             fresh_adversary=True, **_SWEEP),
         "sweep-z8-wide": dict(about="8 units and adversary 3 x 256, together",
-                              model=dict(style_dim=8, adversary_hidden=(256, 256, 256)),
+                              model=dict(style_dim=8, adversary_hidden=_WIDE),
                               **_SWEEP),
-        "sweep-fresh-z8-wide": dict(
-            about="fresh batches for the adversary, 8 units and adversary 3 x 256",
-            fresh_adversary=True,
-            model=dict(style_dim=8, adversary_hidden=(256, 256, 256)), **_SWEEP),
-        "sweep-fresh-z8-wide-lambda2": dict(
-            about="sweep-fresh-z8-wide with lambda = 2 instead of 1",
-            fresh_adversary=True,
-            model=dict(style_dim=8, adversary_hidden=(256, 256, 256), adv_weight=2.0),
-            **_SWEEP),
-        "paper-fresh-z8-wide": dict(
-            about="all 60k images, 30 + 30 epochs, sweep-fresh-z8-wide's model",
-            fresh_adversary=True,
-            model=dict(style_dim=8, adversary_hidden=(256, 256, 256)),
-            train_size=None, epochs_step1=30, epochs_step2=30),
-        "paper-fresh-z8-wide-lambda2": dict(
-            about="all 60k images, 30 + 30 epochs, sweep-fresh-z8-wide-lambda2's model",
-            fresh_adversary=True,
-            model=dict(style_dim=8, adversary_hidden=(256, 256, 256), adv_weight=2.0),
-            train_size=None, epochs_step1=30, epochs_step2=30),
+        "sweep-fresh-z8-wide": _fresh_z8_wide(
+            "fresh batches for the adversary, 8 units and adversary 3 x 256", **_SWEEP),
+        "sweep-fresh-z8-wide-lambda2": _fresh_z8_wide(
+            "sweep-fresh-z8-wide with lambda = 2 instead of 1", adv_weight=2.0, **_SWEEP),
+        "paper-fresh-z8-wide": _fresh_z8_wide(
+            "all 60k images, 30 + 30 epochs, sweep-fresh-z8-wide's model", **_PAPER),
+        "paper-fresh-z8-wide-lambda2": _fresh_z8_wide(
+            "all 60k images, 30 + 30 epochs, sweep-fresh-z8-wide-lambda2's model",
+            adv_weight=2.0, **_PAPER),
         "paper": dict(about="all 60k images, 30 + 30 epochs, adversary 3 x 256",
-                      model=dict(adversary_hidden=(256, 256, 256)),
-                      train_size=None, epochs_step1=30, epochs_step2=30),
+                      model=dict(adversary_hidden=_WIDE), **_PAPER),
     },
     "ksparse_cvae": {
         "book-seeds": dict(about="the book run (20k images, 15 epochs), more seeds",
@@ -276,15 +282,13 @@ SETTINGS: dict[str, dict[str, dict]] = {
                                   "content in training, KL weight 4",
                                   train_size=20_000, epochs=4, per_class=100,
                                   svhn_train_size=3000, svhn_test_size=4000,
-                                  jade=dict(elbo_weight=0.003, match_weight=0.1,
-                                            kl_weight=4.0, classifier_input="sample")),
+                                  jade=dict(_JADE_SAMPLED)),
         "longer-sample": dict(about="longer, the classifier reading the sampled content "
                               "in training, KL weight 4 (JADE only), judged swaps",
                               train_size=None, epochs=10, per_class=100,
                               svhn_train_size=None, svhn_test_size=None, kinds=["jade"],
                               legibility=True,
-                              jade=dict(elbo_weight=0.003, match_weight=0.1,
-                                        kl_weight=4.0, classifier_input="sample")),
+                              jade=dict(_JADE_SAMPLED)),
         # what makes the stand-in decoder's swaps legible, one change at a time
         "legible-base": _legible("KL weight 4, as in the chapter"),
         "legible-kl1": _legible("KL weight 1 instead of 4", kl_weight=1.0),
