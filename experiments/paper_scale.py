@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -140,7 +141,7 @@ def run_ksparse_cvae(params: dict, seed: int) -> dict:
 
 def run_jade(params: dict, seed: int) -> dict:
     """Single, paired and JADE classifiers on the scarce domain, as in the chapter."""
-    from helpers.data import balanced_subset, load_svhn
+    from helpers.data import balanced_subset, load_svhn, normalise_contrast
     from helpers.papers.jade import MODEL_KINDS, domain_accuracy, run_experiment
 
     kinds = params.get("kinds", MODEL_KINDS)
@@ -150,6 +151,9 @@ def run_jade(params: dict, seed: int) -> dict:
     mnist = _mnist(params.get("train_size"), seed)
     svhn = load_svhn(train_size=params.get("svhn_train_size"),
                      test_size=params.get("svhn_test_size"), seed=seed)
+    if params.get("scarce_contrast"):  # grey, stretched, light on dark (judges too)
+        svhn = replace(svhn, x_train=normalise_contrast(svhn.x_train),
+                       x_test=normalise_contrast(svhn.x_test))
     x_scarce, y_scarce = balanced_subset(svhn.x_train, svhn.y_train,
                                          params["per_class"], seed=seed)
     values = {"abundant_images": len(mnist.x_train), "scarce_labels": len(y_scarce),
@@ -202,14 +206,16 @@ _JADE_SAMPLED = dict(elbo_weight=0.003, match_weight=0.1, kl_weight=4.0,
                      classifier_input="sample")
 
 
-def _legible(about: str, kl_weight: float = 4.0, **change) -> dict:
+def _legible(about: str, **change) -> dict:
     """A JADE setting at book length (sampled content), its swaps judged by classifiers
-    trained on every stand-in image; ``change`` overrides the run's sizes."""
+    trained on every stand-in image; ``change`` overrides the run's sizes or, for
+    ``kl_weight`` and ``elbo_weight``, JADE's arguments."""
+    jade = {**_JADE_SAMPLED, **{k: change.pop(k) for k in ("kl_weight", "elbo_weight")
+                                if k in change}}
     return dict(about=f"book length, JADE with sampled content, judged: {about}",
                 **{**dict(train_size=20_000, epochs=4, per_class=100,
                           svhn_train_size=None, svhn_test_size=None), **change},
-                kinds=["jade"], legibility=True, swap_grid=False,
-                jade={**_JADE_SAMPLED, "kl_weight": kl_weight})
+                kinds=["jade"], legibility=True, swap_grid=False, jade=jade)
 
 
 _WIDE = (256, 256, 256)  # an adversary as wide as the probe
@@ -295,6 +301,10 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "legible-labels900": _legible("900 labels per class (9 in 10 stand-in images)",
                                       per_class=900),
         "legible-epochs12": _legible("12 epochs instead of 4", epochs=12),
+        "legible-elbo10": _legible("ELBO weight 0.03 instead of 0.003",
+                                   elbo_weight=0.03),
+        "legible-contrast": _legible("stand-in images grey, contrast-stretched, digit "
+                                     "light on dark", scarce_contrast=True),
         "longer": dict(about="all 60k MNIST images, 10 epochs",
                        train_size=None, epochs=10, per_class=100,
                        svhn_train_size=None, svhn_test_size=None,

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import load_script
 
@@ -145,3 +146,27 @@ def test_paired_difference_and_prefixes():
     assert d["n"] == 3
     assert [r["values"] for r in runs_with_prefix(runs[:1], "k1_")] == [{"z": 0.5}]
     assert paired_difference(runs[:1], "k1_z", "k10_z")["low"] != 0  # NaN for one run
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the stand-in's fallback warning
+def test_jade_scarce_contrast_trains_and_judges_on_grey_images(monkeypatch):
+    import helpers.papers.jade as jade
+    from helpers.data import Dataset
+
+    rng = np.random.default_rng(0)
+    mnist = Dataset("mnist", rng.random((20, 28, 28, 1), np.float32), np.arange(20) % 10,
+                    rng.random((20, 28, 28, 1), np.float32), np.arange(20) % 10, "test")
+    monkeypatch.setattr(ps, "_mnist", lambda size, seed: mnist)
+    seen = []
+
+    def stop(kind, x_scarce, *args, **kwargs):
+        seen.append(x_scarce.shape[1:])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jade, "run_experiment", stop)
+    params = {"per_class": 1, "epochs": 1, "svhn_train_size": 20, "svhn_test_size": 10,
+              "kinds": ["jade"]}
+    for contrast, shape in ((False, (32, 32, 3)), (True, (32, 32, 1))):
+        with pytest.raises(KeyboardInterrupt):
+            ps.run_jade({**params, "scarce_contrast": contrast}, 0)
+        assert seen.pop() == shape

@@ -180,3 +180,26 @@ def test_slow_svhn_server_falls_back_within_the_deadline(tmp_path, monkeypatch, 
         ds = svhn.load_svhn(train_size=20, test_size=10, cache_dir=tmp_path / "cache")
     assert ds.is_fallback and drip.sent < drip.n_bytes
     assert os.listdir(tmp_path / "cache") == []  # no partial file left behind
+
+
+def test_normalise_contrast_greys_stretches_and_puts_the_digit_light_on_dark():
+    dark_on_light = np.full((2, 32, 32, 3), 0.8, np.float32)
+    dark_on_light[:, 10:22, 13:19] = (0.1, 0.3, 0.2)  # a dark bar in the middle
+    dark_on_light[1] = 1.0 - dark_on_light[1]  # the second light on dark already
+    out = svhn.normalise_contrast(dark_on_light)
+    assert out.shape == (2, 32, 32, 1) and out.dtype == np.float32
+    assert np.allclose(out.min(axis=(1, 2, 3)), 0) and np.allclose(out.max(axis=(1, 2, 3)), 1)
+    for image in out[..., 0]:
+        assert image[16, 16] == pytest.approx(1.0) and image[0, 0] == pytest.approx(0.0)
+    flat = svhn.normalise_contrast(np.full((1, 32, 32, 3), 0.5, np.float32))
+    assert np.isfinite(flat).all()  # a blank image does not divide by zero
+
+
+@pytest.mark.parametrize("x, message", [
+    (np.zeros((2, 32, 32, 1), np.float32), r"3 channel\(s\)"),
+    (np.zeros((2, 32, 32, 3), np.uint8), "uint8"),
+    (np.zeros((2, 4, 4, 3), np.float32), "at least 8x8"),
+])
+def test_normalise_contrast_says_what_it_needs(x, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        svhn.normalise_contrast(x)

@@ -19,10 +19,10 @@ from .datasets import (
     subset,
 )
 from .mnist import load_mnist, load_mnist_for_profile
-from .svhn import load_svhn, render_standin
+from .svhn import load_svhn, normalise_contrast, render_standin
 
 __all__ = [
     "Dataset", "OfflineFallbackWarning", "balanced_indices", "balanced_subset", "check_images",
-    "check_labels", "load_mnist", "load_mnist_for_profile", "load_svhn", "render_standin",
-    "stratified_indices", "subset",
+    "check_labels", "load_mnist", "load_mnist_for_profile", "load_svhn", "normalise_contrast",
+    "render_standin", "stratified_indices", "subset",
 ]

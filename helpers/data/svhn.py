@@ -295,6 +295,32 @@ def render_standin(labels: np.ndarray, seed: int = 0, size: int = 32) -> np.ndar
     return np.clip(img, 0, 1).astype(np.float32)
 
 
+def normalise_contrast(x: np.ndarray, name: str = "x") -> np.ndarray:
+    """Grey, contrast-stretched, light-on-dark versions of colour digit crops.
+
+    Each image becomes its luminance, stretched to fill ``[0, 1]``, and is inverted
+    where its border (the outermost 3 pixels, mostly background) is brighter than its
+    centre, so the digit is light on a dark ground as in MNIST. A common preprocessing
+    of SVHN; it removes colour and lighting, not the neighbours or the blur.
+    Returns float32 images shaped ``(N, H, W, 1)``.
+    """
+    x = check_images(x, name, channels=3)
+    if min(x.shape[1:3]) < 8:
+        raise ValueError(f"{name} has {x.shape[1]}x{x.shape[2]} images; "
+                         "normalise_contrast needs at least 8x8 (a border and a centre).")
+    grey = _luminance(x)
+    lo = grey.min(axis=(1, 2), keepdims=True)
+    span = grey.max(axis=(1, 2), keepdims=True) - lo
+    grey = (grey - lo) / np.maximum(span, 1e-6)
+    border = np.ones(grey.shape[1:], bool)
+    border[3:-3, 3:-3] = False
+    h, w = grey.shape[1:]
+    centre = grey[:, h // 4: h - h // 4, w // 4: w - w // 4].mean(axis=(1, 2))
+    flip = grey[:, border].mean(axis=1) > centre
+    grey = np.where(flip[:, None, None], 1.0 - grey, grey)
+    return grey[..., None].astype(np.float32)
+
+
 def make_standin_svhn(train_size: int, test_size: int, seed: int = 0,
                       chunk: int = 2000) -> Dataset:
     """The offline stand-in for SVHN as a :class:`Dataset` (``is_fallback=True``).
