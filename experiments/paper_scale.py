@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import json
 import subprocess
 import sys
 import time
@@ -405,6 +406,26 @@ def run_one(chapter: str, setting: str, seed: int, root: Path | None = None,
     return path
 
 
+def recorded_table(root: Path | None = None) -> str:
+    """Every recorded run as a Markdown table: what ran, the command that runs it
+    again, its wall time, date and commit (the closing notes' list of long runs)."""
+    base = root if root is not None else ROOT / "results"
+    chapters = {v: k for k, v in CHAPTER_DIRS.items()}
+    records = [json.loads(p.read_text())
+               for p in base.glob(f"*/{PAPER_SCALE_DIR}/*/seed*.json")]
+    if not records:
+        return "*(no recorded runs)*"
+    lines = ["| chapter | setting | seed | minutes | date | commit | command |",
+             "|---|---|---|---|---|---|---|"]
+    for r in sorted(records, key=lambda r: (r["chapter"], r["setting"], r["seed"])):
+        name = chapters.get(r["chapter"], r["chapter"])
+        lines.append(f"| {name} | {r['setting']} | {r['seed']} | {r['seconds'] / 60:.1f} "
+                     f"| {r['date']} | {r['commit']} | `experiments/paper_scale.py {name} "
+                     f"{r['setting']} --seeds {r['seed']}` |")
+    hours = sum(r["seconds"] for r in records) / 3600
+    return "\n".join(lines) + f"\n\n{len(records)} runs, {hours:.1f} hours in all."
+
+
 def _check_names(chapter: str, settings: list[str]) -> None:
     if chapter not in SETTINGS:
         raise SystemExit(f"unknown chapter {chapter!r}; choose from {sorted(SETTINGS)}")
@@ -421,7 +442,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--list", action="store_true", help="list the settings")
     parser.add_argument("--lock", type=Path, help="hold this file's lock while training")
+    parser.add_argument("--recorded", action="store_true",
+                        help="print every recorded run (a Markdown table) and stop")
     args = parser.parse_args(argv)
+    if args.recorded:
+        print(recorded_table())
+        return 0
     if args.list or not args.chapter:
         for chapter, settings in SETTINGS.items():
             for name, params in settings.items():

@@ -170,3 +170,13 @@ def test_jade_scarce_contrast_trains_and_judges_on_grey_images(monkeypatch):
         with pytest.raises(KeyboardInterrupt):
             ps.run_jade({**params, "scarce_contrast": contrast}, 0)
         assert seen.pop() == shape
+
+
+def test_recorded_lists_every_run_with_its_command_and_time(fake, tmp_path):
+    assert ps.recorded_table(tmp_path) == "*(no recorded runs)*"
+    for seed in (1, 0):
+        ps.run_one("two_step", "tiny", seed, root=tmp_path)
+    lines = ps.recorded_table(tmp_path).splitlines()
+    assert lines[2].startswith("| two_step | tiny | 0 | 0.0 |")
+    assert lines[3].endswith("`experiments/paper_scale.py two_step tiny --seeds 1` |")
+    assert lines[-1] == "2 runs, 0.0 hours in all."
