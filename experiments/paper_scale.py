@@ -101,6 +101,15 @@ def run_two_step(params: dict, seed: int) -> dict:
     card["adv_ce_train"] = log.last("adv_ce")
     card["train_images"] = len(data.x_train)
     card["mnist_fallback"] = data.is_fallback
+    if params.get("swap_grid"):  # the chapter's swap grid: the same test images
+        from helpers.viz.plots import swap_grid
+
+        y = data.y_test
+        columns = np.array([np.flatnonzero(y == c)[0] for c in range(10)])
+        rows = np.array([np.flatnonzero(y == c)[1] for c in range(10)])
+        card["_figures"] = {"swaps": swap_grid(
+            model, data.x_test[rows], data.x_test[columns],
+            title="Z from the left column, S from the top row")}
     return card
 
 
@@ -233,7 +242,7 @@ def _fresh_z8_wide(about: str, **change) -> dict:
 
 
 _SWEEP = dict(train_size=20_000, epochs_step1=20, epochs_step2=15)
-_PAPER = dict(train_size=None, epochs_step1=30, epochs_step2=30)
+_PAPER = dict(train_size=None, epochs_step1=30, epochs_step2=30, swap_grid=True)
 SETTINGS: dict[str, dict[str, dict]] = {
     "xcov": {
         "book-seeds": dict(about="the book run (all 60k images, 12 epochs), more seeds",

@@ -180,3 +180,21 @@ def test_recorded_lists_every_run_with_its_command_and_time(fake, tmp_path):
     assert lines[2].startswith("| two_step | tiny | 0 | 0.0 |")
     assert lines[3].endswith("`experiments/paper_scale.py two_step tiny --seeds 1` |")
     assert lines[-1] == "2 runs, 0.0 hours in all."
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the offline MNIST's fallback warning
+def test_two_step_runner_draws_the_chapters_swap_grid(monkeypatch, tmp_path):
+    from helpers.data import Dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 28, 28, 1)).astype(np.float32)
+    y = np.arange(200) % 10
+    tiny = Dataset("mnist", x, y, x[:40], y[:40], "test")
+    monkeypatch.setattr(ps, "_mnist", lambda size, seed: tiny)
+    monkeypatch.setattr(ps, "_cache_dir", lambda: tmp_path)
+    values = ps.run_two_step({"epochs_step1": 1, "epochs_step2": 1, "swap_grid": True,
+                              "model": {"adversary_steps": 1}}, 0)
+    fig = values.pop("_figures")["swaps"]
+    assert len(fig.axes) == 11 * 11  # originals along the top and the left
+    assert 0 <= values["z_mlp"] <= 1
+    assert "_figures" not in ps.run_two_step({"epochs_step1": 1, "epochs_step2": 1}, 0)
