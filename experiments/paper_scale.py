@@ -305,6 +305,12 @@ SETTINGS: dict[str, dict[str, dict]] = {
                                   train_size=20_000, epochs=4, per_class=100,
                                   svhn_train_size=3000, svhn_test_size=4000,
                                   jade=dict(_JADE_SAMPLED)),
+        "book-seeds-contrast": dict(
+            about="book-seeds-sample on grey, contrast-stretched, light-on-dark stand-in "
+                  "images (the ladder and judged swaps)",
+            train_size=20_000, epochs=4, per_class=100, svhn_train_size=3000,
+            svhn_test_size=4000, scarce_contrast=True, legibility=True,
+            jade=dict(_JADE_SAMPLED)),
         "longer-sample": dict(about="longer, the classifier reading the sampled content "
                               "in training, KL weight 4 (JADE only), judged swaps",
                               train_size=None, epochs=10, per_class=100,
