@@ -231,10 +231,11 @@ def _legible(about: str, **change) -> dict:
 _WIDE = (256, 256, 256)  # an adversary as wide as the probe
 
 
-def _fresh_z8_wide(about: str, **change) -> dict:
-    """A two-step setting with the sweep's best model: the adversary on fresh batches,
-    an 8-unit Z and the wide adversary; ``change`` overrides the run's sizes or, for
-    ``adv_weight`` (lambda) and ``style_dim``, the model's."""
+def _fresh_wide(about: str, **change) -> dict:
+    """A two-step setting with the adversary on fresh batches and the wide adversary,
+    by default with an 8-unit Z (the 20k sweep's best model before ``style_dim=4``);
+    ``change`` overrides the run's sizes or, for ``adv_weight`` (lambda) and
+    ``style_dim``, the model's."""
     model = dict(style_dim=8, adversary_hidden=_WIDE)
     model.update({k: change.pop(k) for k in ("adv_weight", "style_dim") if k in change})
     return dict(about=about, fresh_adversary=True, model=model, **change)
@@ -269,18 +270,18 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "sweep-z8-wide": dict(about="8 units and adversary 3 x 256, together",
                               model=dict(style_dim=8, adversary_hidden=_WIDE),
                               **_SWEEP),
-        "sweep-fresh-z8-wide": _fresh_z8_wide(
+        "sweep-fresh-z8-wide": _fresh_wide(
             "fresh batches for the adversary, 8 units and adversary 3 x 256", **_SWEEP),
-        "sweep-fresh-z8-wide-lambda2": _fresh_z8_wide(
+        "sweep-fresh-z8-wide-lambda2": _fresh_wide(
             "sweep-fresh-z8-wide with lambda = 2 instead of 1", adv_weight=2.0, **_SWEEP),
-        "sweep-fresh-z4-wide": _fresh_z8_wide(
+        "sweep-fresh-z4-wide": _fresh_wide(
             "sweep-fresh-z8-wide with a 4-unit Z instead of 8", style_dim=4, **_SWEEP),
-        "paper-fresh-z8-wide": _fresh_z8_wide(
+        "paper-fresh-z8-wide": _fresh_wide(
             "all 60k images, 30 + 30 epochs, sweep-fresh-z8-wide's model", **_PAPER),
-        "paper-fresh-z8-wide-lambda2": _fresh_z8_wide(
+        "paper-fresh-z8-wide-lambda2": _fresh_wide(
             "all 60k images, 30 + 30 epochs, sweep-fresh-z8-wide-lambda2's model",
             adv_weight=2.0, **_PAPER),
-        "paper-fresh-z4-wide": _fresh_z8_wide(
+        "paper-fresh-z4-wide": _fresh_wide(
             "all 60k images, 30 + 30 epochs, sweep-fresh-z4-wide's model", style_dim=4,
             **_PAPER),
         "paper": dict(about="all 60k images, 30 + 30 epochs, adversary 3 x 256",
