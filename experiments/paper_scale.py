@@ -211,6 +211,9 @@ RUNNERS: dict[str, Callable[[dict, int], dict]] = {
 # The settings: a name, what it is for, and the parameters of the runner
 # --------------------------------------------------------------------------------------
 
+# the sizes of chapter 3's book run (20k MNIST images, 4 epochs, 1,000 stand-in labels)
+_JADE_BOOK = dict(train_size=20_000, epochs=4, per_class=100, svhn_train_size=3000,
+                  svhn_test_size=4000)
 # JADE whose classifier reads the sampled content, KL weight 4 (the chapter's second model)
 _JADE_SAMPLED = dict(elbo_weight=0.003, match_weight=0.1, kl_weight=4.0,
                      classifier_input="sample")
@@ -297,20 +300,14 @@ SETTINGS: dict[str, dict[str, dict]] = {
     },
     "jade": {
         "book-seeds": dict(about="the book run (4 epochs over 20k MNIST), more seeds",
-                           train_size=20_000, epochs=4, per_class=100,
-                           svhn_train_size=3000, svhn_test_size=4000,
-                           jade=dict(elbo_weight=0.003, match_weight=0.1)),
+                           **_JADE_BOOK, jade=dict(elbo_weight=0.003, match_weight=0.1)),
         "book-seeds-sample": dict(about="book-seeds, the classifier reading the sampled "
                                   "content in training, KL weight 4",
-                                  train_size=20_000, epochs=4, per_class=100,
-                                  svhn_train_size=3000, svhn_test_size=4000,
-                                  jade=dict(_JADE_SAMPLED)),
+                                  **_JADE_BOOK, jade=dict(_JADE_SAMPLED)),
         "book-seeds-contrast": dict(
             about="book-seeds-sample on grey, contrast-stretched, light-on-dark stand-in "
                   "images (the ladder and judged swaps)",
-            train_size=20_000, epochs=4, per_class=100, svhn_train_size=3000,
-            svhn_test_size=4000, scarce_contrast=True, legibility=True,
-            jade=dict(_JADE_SAMPLED)),
+            **_JADE_BOOK, scarce_contrast=True, legibility=True, jade=dict(_JADE_SAMPLED)),
         "longer-sample": dict(about="longer, the classifier reading the sampled content "
                               "in training, KL weight 4 (JADE only), judged swaps",
                               train_size=None, epochs=10, per_class=100,
