@@ -240,7 +240,7 @@ TARGETS = (
     ("04_two_step", "accuracy of S (step 1)", 0.99, True, ("ts_step1_acc",), "paper",
      ("step1_acc",)),
     ("04_two_step", "MLP probe on Z (paper scale: the sweep's best model)",
-     0.20, False, ("ts_twostep_z_mlp",), "paper-fresh-z8-wide", ("z_mlp",)),
+     0.20, False, ("ts_twostep_z_mlp",), "paper-fresh-z4-wide", ("z_mlp",)),
 )
 
 
