@@ -226,8 +226,8 @@ def _legible(about: str, **change) -> dict:
     jade = {**_JADE_SAMPLED, **{k: change.pop(k) for k in ("kl_weight", "elbo_weight")
                                 if k in change}}
     return dict(about=f"book length, JADE with sampled content, judged: {about}",
-                **{**dict(train_size=20_000, epochs=4, per_class=100,
-                          svhn_train_size=None, svhn_test_size=None), **change},
+                **{**_JADE_BOOK, "svhn_train_size": None, "svhn_test_size": None,
+                   **change},  # every stand-in image: the judges learn from all of them
                 kinds=["jade"], legibility=True, swap_grid=False, jade=jade)
 
 
