@@ -214,6 +214,9 @@ RUNNERS: dict[str, Callable[[dict, int], dict]] = {
 # the sizes of chapter 3's book run (20k MNIST images, 4 epochs, 1,000 stand-in labels)
 _JADE_BOOK = dict(train_size=20_000, epochs=4, per_class=100, svhn_train_size=3000,
                   svhn_test_size=4000)
+# a longer run: all 60k MNIST images, 10 epochs, every stand-in image (1,000 labels)
+_JADE_LONGER = dict(train_size=None, epochs=10, per_class=100, svhn_train_size=None,
+                    svhn_test_size=None)
 # JADE whose classifier reads the sampled content, KL weight 4 (the chapter's second model)
 _JADE_SAMPLED = dict(elbo_weight=0.003, match_weight=0.1, kl_weight=4.0,
                      classifier_input="sample")
@@ -310,10 +313,13 @@ SETTINGS: dict[str, dict[str, dict]] = {
             **_JADE_BOOK, scarce_contrast=True, legibility=True, jade=dict(_JADE_SAMPLED)),
         "longer-sample": dict(about="longer, the classifier reading the sampled content "
                               "in training, KL weight 4 (JADE only), judged swaps",
-                              train_size=None, epochs=10, per_class=100,
-                              svhn_train_size=None, svhn_test_size=None, kinds=["jade"],
-                              legibility=True,
+                              **_JADE_LONGER, kinds=["jade"], legibility=True,
                               jade=dict(_JADE_SAMPLED)),
+        "longer-contrast": dict(
+            about="book-seeds-contrast at longer's length (all 60k MNIST images, "
+                  "10 epochs, every stand-in image): the ladder and judged swaps",
+            **_JADE_LONGER, scarce_contrast=True, legibility=True,
+            jade=dict(_JADE_SAMPLED)),
         # what makes the stand-in decoder's swaps legible, one change at a time
         "legible-base": _legible("KL weight 4, as in the chapter"),
         "legible-kl1": _legible("KL weight 1 instead of 4", kl_weight=1.0),
@@ -324,9 +330,7 @@ SETTINGS: dict[str, dict[str, dict]] = {
                                    elbo_weight=0.03),
         "legible-contrast": _legible("stand-in images grey, contrast-stretched, digit "
                                      "light on dark", scarce_contrast=True),
-        "longer": dict(about="all 60k MNIST images, 10 epochs",
-                       train_size=None, epochs=10, per_class=100,
-                       svhn_train_size=None, svhn_test_size=None,
+        "longer": dict(about="all 60k MNIST images, 10 epochs", **_JADE_LONGER,
                        jade=dict(elbo_weight=0.003, match_weight=0.1)),
     },
 }
