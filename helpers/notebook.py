@@ -215,6 +215,26 @@ def paper_scale_figure(notebook: str, setting: str, seed: int, name: str) -> Pat
     return path if path.is_file() else None
 
 
+def show_paper_scale_figure(notebook: str, setting: str, runs: list[dict],
+                            name: str = "swaps", width: int = 560) -> None:
+    """Show the saved figure ``name`` of the first recorded run of ``setting``, or print
+    the command that records it (nothing recorded, e.g. outside a clone).
+
+    ``runs`` are the setting's records as :func:`paper_scale_runs` reads them; the
+    first seed of a run saves its figures.  Returns nothing, so that a cell ending
+    with the call shows only the figure.
+    """
+    png = paper_scale_figure(notebook, setting, runs[0]["seed"], name) if runs else None
+    if png is None:
+        chapter = notebook.split("_", 1)[-1]  # "03_jade" -> "jade", as the script says
+        print(wrap(f"No {name} figure recorded in this copy: python "
+                   f"experiments/paper_scale.py {chapter} {setting} --seeds 0 1 2"))
+        return
+    from IPython.display import Image, display
+
+    display(Image(filename=str(png), width=width))
+
+
 def glue_record(record: dict, prefix: str) -> None:
     """Glue every value of a recorded run as ``prefix + name``, so prose can cite it.
 

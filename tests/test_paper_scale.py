@@ -80,6 +80,28 @@ def test_figures_a_runner_returns_are_saved_next_to_the_record(fake, tmp_path,
                                                               "seed0_swaps.png"]
 
 
+def test_a_saved_figure_is_shown_or_its_command_printed(fake, tmp_path, monkeypatch,
+                                                       capsys):
+    from IPython.display import Image
+
+    from helpers.notebook import show_paper_scale_figure
+
+    monkeypatch.setenv("HF_RESULTS_DIR", str(tmp_path))
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    show_paper_scale_figure("04_two_step", "tiny", [])
+    assert ("experiments/paper_scale.py two_step tiny --seeds 0 1 2"
+            in " ".join(capsys.readouterr().out.split()))
+    record = ps.run_one("two_step", "tiny", 1, root=tmp_path)
+    runs = paper_scale_runs("04_two_step", "tiny")
+    show_paper_scale_figure("04_two_step", "tiny", runs)  # no PNG saved
+    assert not shown and "No swaps figure recorded" in capsys.readouterr().out
+    ps.figure_path(record, "swaps").write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert show_paper_scale_figure("04_two_step", "tiny", runs, width=300) is None
+    assert isinstance(shown[0], Image) and shown[0].width == 300
+    assert "seed1_swaps.png" in shown[0].filename and not capsys.readouterr().out
+
+
 def test_a_failed_run_leaves_no_record(fake, tmp_path):
     with pytest.raises(RuntimeError, match="boom"):
         ps.run_one("two_step", "broken", 0, root=tmp_path)
