@@ -369,7 +369,8 @@ def main() -> int:
                         help="one model, batch 100, no XLA, small data (a smoke test)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--report", type=Path, default=None,
-                        help="only redraw the page and figure from this result file")
+                        help="only redraw the page and figure from this result file "
+                             "(with the chapters' latest recorded run times)")
     parser.add_argument("--ci", type=Path, default=None,
                         help="CI times to show (.ci/run's _build/ci_times.json); saved as "
                              "results/benchmarks/ci.json")
@@ -377,6 +378,7 @@ def main() -> int:
     ci = load_ci(args.ci)
     if args.report is not None:
         result = json.loads(args.report.read_text())
+        result["recorded"] = recorded_runs()  # the chapters' latest runs, not the old ones
         figure(result, FIGURE)
         PAGE.write_text(render_page(PAGE.read_text(encoding="utf-8"), result, ci),
                         encoding="utf-8")
