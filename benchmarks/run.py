@@ -214,9 +214,10 @@ def flops_table(result: dict) -> str:
     return "\n".join(rows)
 
 
-def chapter_table(result: dict) -> str:
+def chapter_table(recorded: dict) -> str:
+    """Each chapter's latest recorded runs (``teacher_tables.recorded_runs``)."""
     rows = ["| chapter | book run | smoke run | peak memory |", "|---|---|---|---|"]
-    for name, r in result["recorded"].items():
+    for name, r in recorded.items():
         book = f"{r['book_s'] / 60:.1f} min" if r["book_s"] else "—"
         smoke = f"{r['smoke_s']:.0f} s" if r["smoke_s"] else "—"
         peak = f"{r['peak_mb']:,} MB" if r["peak_mb"] else "—"
@@ -351,7 +352,7 @@ def render_page(page: str, result: dict, ci: dict | None = None) -> str:
         f"```{{figure}} _static/runtimes.png\n:alt: training throughput per model\n\n"
         "Training throughput at batch 100: the course's `train` and a plain `model.fit` "
         "of the same model.\n```\n\n"
-        f"Whole chapters, as recorded by `tools/execute_notebook.py`:\n\n{chapter_table(result)}\n"
+        f"Whole chapters, as recorded by `tools/execute_notebook.py`:\n\n{chapter_table(recorded_runs())}\n"
         "\nThe chapters' target numbers, and the wall time of the runs that reached them "
         "(✓) or not (✗): the `book` run of the whole chapter, and one seed of the paper-scale "
         "setting (`experiments/paper_scale.py`; chapter 3's ladder has no single target "
@@ -369,8 +370,7 @@ def main() -> int:
                         help="one model, batch 100, no XLA, small data (a smoke test)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--report", type=Path, default=None,
-                        help="only redraw the page and figure from this result file "
-                             "(with the chapters' latest recorded run times)")
+                        help="only redraw the page and figure from this result file")
     parser.add_argument("--ci", type=Path, default=None,
                         help="CI times to show (.ci/run's _build/ci_times.json); saved as "
                              "results/benchmarks/ci.json")
@@ -378,7 +378,6 @@ def main() -> int:
     ci = load_ci(args.ci)
     if args.report is not None:
         result = json.loads(args.report.read_text())
-        result["recorded"] = recorded_runs()  # the chapters' latest runs, not the old ones
         figure(result, FIGURE)
         PAGE.write_text(render_page(PAGE.read_text(encoding="utf-8"), result, ci),
                         encoding="utf-8")
@@ -409,7 +408,6 @@ def main() -> int:
             print(f"{name:18s} batch {batch:3d} XLA {'on ' if xla else 'off'}  ours "
                   f"{run['ours']:8.0f}  plain {run['plain']:8.0f} img/s  "
                   f"({run['ours'] / run['plain']:.2f})", flush=True)
-    result["recorded"] = recorded_runs()
     result["seconds"] = round(time.perf_counter() - start, 1)
     name = "quick" if args.quick else f"{platform.machine()}-{os.cpu_count()}cores"
     out = args.out or ROOT / "results" / "benchmarks" / f"{name}.json"
