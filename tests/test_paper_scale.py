@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import load_script
 
-from helpers.eval.tables import over_seeds, runs_table
+from helpers.eval.tables import mean_std, over_seeds, runs_table
 from helpers.notebook import paper_scale_runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,6 +146,9 @@ def test_runs_are_read_back_in_seed_order_and_summarised(fake, tmp_path, monkeyp
     assert "empty" not in table
     assert "| one | 50.0% | 7 | 1 |" in runs_table({"one": runs[:1]}, ["z_mlp", "train_images"])
     assert runs_table({"empty": []}, ["z_mlp"]) == "*(no recorded runs)*"
+    assert mean_std([0.5, 0.7]) == "60.0 ± 14.1%"  # what the table writes, ddof=1
+    assert mean_std([0.5]) == "50.0%" and mean_std([]) == "—"
+    assert mean_std([7.0, 7.0], percent=False) == "7 ± 0"
     assert "| 60.00 ± 10.00% |" in runs_table({"tiny": runs}, ["z_mlp"],
                                                decimals={"z_mlp": 2})
     # where the runs come from, under the table

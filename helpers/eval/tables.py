@@ -38,15 +38,38 @@ def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | No
     return "\n".join(lines)
 
 
-def over_seeds(runs: list[dict], key: str) -> tuple[float, float, int]:
-    """Mean, standard deviation (ddof=1; 0 for one run) and count of ``key`` over runs
-    (records of ``experiments/paper_scale.py``, e.g. from
-    :func:`helpers.notebook.paper_scale_runs`)."""
-    values = np.array([r["values"][key] for r in runs if key in r["values"]], float)
+def _summary(values: Sequence[float]) -> tuple[float, float, int]:
+    """Mean, standard deviation (ddof=1; 0 for one value) and count of ``values``."""
+    values = np.asarray(values, float)
     if values.size == 0:
         return float("nan"), float("nan"), 0
     std = float(values.std(ddof=1)) if values.size > 1 else 0.0
     return float(values.mean()), std, int(values.size)
+
+
+def _values(runs: list[dict], key: str) -> list[float]:
+    """The value of ``key`` in each run that recorded it."""
+    return [r["values"][key] for r in runs if key in r["values"]]
+
+
+def over_seeds(runs: list[dict], key: str) -> tuple[float, float, int]:
+    """Mean, standard deviation (ddof=1; 0 for one run) and count of ``key`` over runs
+    (records of ``experiments/paper_scale.py``, e.g. from
+    :func:`helpers.notebook.paper_scale_runs`)."""
+    return _summary(_values(runs, key))
+
+
+def mean_std(values: Sequence[float], percent: bool = True, places: int = 1) -> str:
+    """``mean ± std`` of ``values`` as :func:`runs_table` writes it (std with ddof=1;
+    the value alone for one value, "—" for none): a percentage with ``places``
+    decimals, else 4 significant digits."""
+    mean, std, n = _summary(values)
+    if n == 0 or np.isnan(mean):
+        return "—"
+    if percent:
+        return (f"{100 * mean:.{places}f} ± {100 * std:.{places}f}%" if n > 1
+                else f"{100 * mean:.{places}f}%")
+    return f"{mean:.4g} ± {std:.2g}" if n > 1 else f"{mean:.4g}"
 
 
 def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
@@ -66,15 +89,9 @@ def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
             continue
         row = {}
         for col in columns:
-            mean, std, n = over_seeds(runs, (keys or {}).get(col, col))
-            places = (decimals or {}).get(col, 1)
-            if n == 0 or np.isnan(mean):
-                row[col] = "—"
-            elif col in percent:
-                row[col] = (f"{100 * mean:.{places}f} ± {100 * std:.{places}f}%" if n > 1
-                            else f"{100 * mean:.{places}f}%")
-            else:
-                row[col] = f"{mean:.4g} ± {std:.2g}" if n > 1 else f"{mean:.4g}"
+            row[col] = mean_std(_values(runs, (keys or {}).get(col, col)),
+                                percent=col in percent,
+                                places=(decimals or {}).get(col, 1))
         row["seeds"] = str(len(runs))
         row["min / seed"] = f"{np.mean([r['seconds'] for r in runs]) / 60:.0f}"
         table[name] = row
