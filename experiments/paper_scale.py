@@ -217,9 +217,10 @@ _JADE_BOOK = dict(train_size=20_000, epochs=4, per_class=100, svhn_train_size=30
 # a longer run: all 60k MNIST images, 10 epochs, every stand-in image (1,000 labels)
 _JADE_LONGER = dict(train_size=None, epochs=10, per_class=100, svhn_train_size=None,
                     svhn_test_size=None)
-# JADE whose classifier reads the sampled content, KL weight 4 (the chapter's second model)
-_JADE_SAMPLED = dict(elbo_weight=0.003, match_weight=0.1, kl_weight=4.0,
-                     classifier_input="sample")
+# the chapter's JADE (its jade_kwargs), and the one whose classifier reads the sampled
+# content with KL weight 4 (the chapter's second model)
+_JADE_CHAPTER = dict(elbo_weight=0.003, match_weight=0.1)
+_JADE_SAMPLED = dict(_JADE_CHAPTER, kl_weight=4.0, classifier_input="sample")
 
 
 def _legible(about: str, **change) -> dict:
@@ -303,7 +304,7 @@ SETTINGS: dict[str, dict[str, dict]] = {
     },
     "jade": {
         "book-seeds": dict(about="the book run (4 epochs over 20k MNIST), more seeds",
-                           **_JADE_BOOK, jade=dict(elbo_weight=0.003, match_weight=0.1)),
+                           **_JADE_BOOK, jade=dict(_JADE_CHAPTER)),
         "book-seeds-sample": dict(about="book-seeds, the classifier reading the sampled "
                                   "content in training, KL weight 4",
                                   **_JADE_BOOK, jade=dict(_JADE_SAMPLED)),
@@ -331,7 +332,7 @@ SETTINGS: dict[str, dict[str, dict]] = {
         "legible-contrast": _legible("stand-in images grey, contrast-stretched, digit "
                                      "light on dark", scarce_contrast=True),
         "longer": dict(about="all 60k MNIST images, 10 epochs", **_JADE_LONGER,
-                       jade=dict(elbo_weight=0.003, match_weight=0.1)),
+                       jade=dict(_JADE_CHAPTER)),
     },
 }
 
