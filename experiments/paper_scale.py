@@ -155,9 +155,10 @@ def run_jade(params: dict, seed: int) -> dict:
     from helpers.papers.jade import MODEL_KINDS, domain_accuracy, run_experiment
 
     kinds = params.get("kinds", MODEL_KINDS)
-    if params.get("legibility") and kinds[-1] != "jade":  # before hours of training
-        raise ValueError("legibility needs JADE as the last of the setting's kinds; "
-                         f"got kinds={kinds}")
+    for needs in ("legibility", "ablation"):  # checked before hours of training
+        if params.get(needs) and kinds[-1] != "jade":
+            raise ValueError(f"{needs} needs JADE as the last of the setting's kinds; "
+                             f"got kinds={kinds}")
     mnist = _mnist(params.get("train_size"), seed)
     svhn = load_svhn(train_size=params.get("svhn_train_size"),
                      test_size=params.get("svhn_test_size"), seed=seed)
@@ -181,6 +182,28 @@ def run_jade(params: dict, seed: int) -> dict:
     if params.get("legibility"):  # of the JADE model (the last), as in the chapter
         values.update(_jade_legibility(model, svhn, mnist, seed,
                                        grid=params.get("swap_grid", True)))
+    if params.get("ablation"):  # the JADE model (the last) against one change of it
+        values.update(_jade_ablation(model, params, (x_scarce, y_scarce), svhn, mnist,
+                                     seed))
+    return values
+
+
+def _jade_ablation(model, params: dict, scarce_set: tuple, svhn, mnist,
+                   seed: int) -> dict:
+    """The chapter's ablation: ``ablation_card`` of the JADE model and of the same JADE
+    with ``params["ablation"]`` changed (e.g. ``match_weight=0``), trained on the same
+    data with the same seed; values ``{jade,ablated}_{scarce,abundant}_<column>``."""
+    from helpers.papers.jade import ablation_card, domain_accuracy, run_experiment
+
+    ablated, log = run_experiment("jade", *scarce_set, mnist.x_train, mnist.y_train,
+                                  epochs=params["epochs"], batch_size=100, seed=seed,
+                                  **{**params.get("jade", {}), **params["ablation"]})
+    values = {"ablated_acc": domain_accuracy(ablated, svhn.x_test, svhn.y_test),
+              "ablated_seconds": log.seconds}
+    for tag, trained in (("jade", model), ("ablated", ablated)):
+        cards = ablation_card(trained, svhn, mnist, n_var=params["n_var"], seed=seed)
+        for domain, card in cards.items():
+            values.update({f"{tag}_{domain}_{k}": v for k, v in card.items()})
     return values
 
 
@@ -305,6 +328,11 @@ SETTINGS: dict[str, dict[str, dict]] = {
     "jade": {
         "book-seeds": dict(about="the book run (4 epochs over 20k MNIST), more seeds",
                            **_JADE_BOOK, jade=dict(_JADE_CHAPTER)),
+        "book-seeds-ablation": dict(
+            about="the chapter's ablation: its JADE, and the same JADE with "
+                  "match_weight=0, each measured with ablation_card (book size)",
+            **_JADE_BOOK, kinds=["jade"], jade=dict(_JADE_CHAPTER),
+            ablation=dict(match_weight=0.0), n_var=2000),
         "book-seeds-sample": dict(about="book-seeds, the classifier reading the sampled "
                                   "content in training, KL weight 4",
                                   **_JADE_BOOK, jade=dict(_JADE_SAMPLED)),

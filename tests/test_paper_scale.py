@@ -223,3 +223,38 @@ def test_two_step_runner_draws_the_chapters_swap_grid(monkeypatch, tmp_path):
     assert len(fig.axes) == 11 * 11  # originals along the top and the left
     assert 0 <= values["z_mlp"] <= 1
     assert "_figures" not in ps.run_two_step({"epochs_step1": 1, "epochs_step2": 1}, 0)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the stand-in's fallback warning
+def test_jade_ablation_trains_the_same_jade_with_one_change_and_measures_both(
+        monkeypatch):
+    import helpers.papers.jade as jade
+    from helpers.data import Dataset
+
+    rng = np.random.default_rng(0)
+    mnist = Dataset("mnist", rng.random((40, 28, 28, 1), np.float32), np.arange(40) % 10,
+                    rng.random((40, 28, 28, 1), np.float32), np.arange(40) % 10, "test")
+    monkeypatch.setattr(ps, "_mnist", lambda size, seed: mnist)
+    calls = []
+
+    def recorded(kind, *args, **kwargs):
+        calls.append(kwargs)
+        return run_experiment(kind, *args, **kwargs)
+
+    run_experiment = jade.run_experiment
+    monkeypatch.setattr(jade, "run_experiment", recorded)
+    values = ps.run_jade({"per_class": 1, "epochs": 1, "svhn_train_size": 60,
+                          "svhn_test_size": 20, "kinds": ["jade"], "n_var": 20,
+                          "jade": {"elbo_weight": 0.003, "match_weight": 0.1},
+                          "ablation": {"match_weight": 0.0}}, 0)
+    assert [c["match_weight"] for c in calls] == [0.1, 0.0]
+    assert calls[0]["elbo_weight"] == calls[1]["elbo_weight"] == 0.003
+    for tag in ("jade", "ablated"):
+        for domain in ("scarce", "abundant"):
+            for column in ("accuracy", "z_linear", "z_mlp", "content_ratio",
+                           "matching_test"):
+                assert np.isfinite(values[f"{tag}_{domain}_{column}"])
+    assert values["ablated_acc"] == values["ablated_scarce_accuracy"]
+    assert values["jade_acc"] == values["jade_scarce_accuracy"]
+    with pytest.raises(ValueError, match=r"ablation needs JADE as the last"):
+        ps.run_jade({"kinds": ["jade", "single"], "ablation": {"match_weight": 0}}, 0)
