@@ -19,6 +19,7 @@ from helpers.eval.metrics import (
     reconstruction_mse,
     scorecard,
     swap_measurements,
+    variance_ratio,
 )
 from helpers.papers.warmup import ConditionalAutoencoder
 
@@ -275,6 +276,17 @@ def test_latent_variances_of_constant_codes_are_zero_not_nan(bars):
     x = np.repeat(bars[2][:1], 6, axis=0)  # one image six times: every code is constant
     out = latent_variances(Coded(), x, np.array([0, 0, 0, 1, 1, 1]))
     assert np.all(out["same"] == 0) and np.all(out["random"] == 0)
+
+
+def test_variance_ratio_of_each_half_and_of_constant_codes():
+    var = {"same": np.array([0.1, 0.3, 0.8, 1.0]), "random": np.array([0.5, 0.5, 1.0, 1.0]),
+           "content_dim": np.array(2)}
+    assert variance_ratio(var) == pytest.approx(0.2 / 0.5)
+    assert variance_ratio(var, "style") == pytest.approx(0.9 / 1.0)
+    zero = {"same": np.zeros(4), "random": np.zeros(4), "content_dim": np.array(2)}
+    assert variance_ratio(zero) == 0.0  # constant codes: 0, not NaN
+    with pytest.raises(ValueError, match=r'"content" or "style"; got \'s\''):
+        variance_ratio(var, "s")
 
 
 class Table(DisentanglingModel):

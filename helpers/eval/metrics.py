@@ -139,6 +139,17 @@ def latent_variances(model: DisentanglingModel, x: np.ndarray, y: np.ndarray,
     return {"same": same / scale, "random": rand / scale, "content_dim": np.array(s.shape[1])}
 
 
+def variance_ratio(var: dict[str, np.ndarray], units: str = "content") -> float:
+    """Same-class over random variance of the ``"content"`` or ``"style"`` units of
+    :func:`latent_variances`'s output, each averaged over those units: near 0 the
+    class fixes them, near 1 it does not matter to them."""
+    if units not in ("content", "style"):
+        raise ValueError(f'units must be "content" or "style"; got {units!r}.')
+    c = int(var["content_dim"])
+    part = slice(None, c) if units == "content" else slice(c, None)
+    return float(var["same"][part].mean() / max(var["random"][part].mean(), 1e-12))
+
+
 def most_label_informative_unit(model: DisentanglingModel, x: np.ndarray, y: np.ndarray) -> int:
     """The style unit whose class means differ most (largest between/within variance ratio).
 

@@ -389,9 +389,6 @@ def domain_accuracy(model: Classifier, x: np.ndarray, y: np.ndarray,
     return float(np.mean(probs.argmax(axis=1) == np.asarray(y)))
 
 
-from helpers.eval.metrics import latent_variances, scorecard
-
-
 def matching_on_test(model: JADE, scarce, abundant, n: int = 500) -> float:
     """The matching term on same-class pairs of test images of the two domains
     (``scarce``/``abundant`` are datasets with x_test and y_test)."""
@@ -402,25 +399,22 @@ def matching_on_test(model: JADE, scarce, abundant, n: int = 500) -> float:
                                            ma[:, :c], va[:, :c], abundant.y_test[:n]))
 
 
-def content_ratio(view: DisentanglingModel, x: np.ndarray, y: np.ndarray) -> float:
-    """Figure 2's same-class / random variance, averaged over the content units."""
-    var, c = latent_variances(view, x, y), view.content_dim
-    return float(var["same"][:c].mean() / max(var["random"][:c].mean(), 1e-12))
+from helpers.eval.metrics import latent_variances, scorecard, variance_ratio
 
 
 def ablation_card(model: JADE, scarce, abundant, n_var: int = 2000,
                   seed: int = 0) -> dict[str, dict[str, float]]:
     """Per domain, the scorecard of a trained JADE (probes trained on n_var training
-    images), Figure 2's content ratio (``content_ratio``) and the matching term on
-    test images (``matching_test``)."""
+    images), Figure 2's ratio of its content units (``content_ratio``) and the
+    matching term on test images (``matching_test``)."""
     matching = matching_on_test(model, scarce, abundant)
     cards = {}
     for domain, ds in (("scarce", scarce), ("abundant", abundant)):
         view = model.domain(domain)
         card = scorecard(view, ds.x_train[:n_var], ds.y_train[:n_var], ds.x_test,
                          ds.y_test, seed=seed)
-        card["content_ratio"] = content_ratio(view, ds.x_test[:n_var],
-                                              ds.y_test[:n_var])
+        var = latent_variances(view, ds.x_test[:n_var], ds.y_test[:n_var])
+        card["content_ratio"] = variance_ratio(var, "content")
         cards[domain] = {**card, "matching_test": matching}
     return cards
 
