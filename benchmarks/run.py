@@ -51,6 +51,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from helpers.core.training import set_seed, train  # noqa: E402
+from helpers.files import atomic_write, atomic_write_text  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tools"))
 from teacher_tables import recorded_runs  # noqa: E402  (the chapters' recorded runs)
@@ -249,7 +250,8 @@ def targets_table() -> str:
     """Each target number: reached or not, by the ``book`` run (the whole chapter's wall
     time) and at paper scale (``experiments/paper_scale.py``: mean over the seeds, wall
     time of one seed)."""
-    from helpers.notebook import paper_scale_runs, recorded_results
+    from helpers.runs import chapter_record as recorded_results
+    from helpers.runs import setting_runs as paper_scale_runs
 
     def best(values: list[float], at_least: bool) -> float:
         return max(values) if at_least else min(values)
@@ -306,7 +308,7 @@ def load_ci(path: Path | None = None) -> dict | None:
             if key not in ci:
                 raise ValueError(f"{path} is not a CI times file (written by .ci/run): it "
                                  f"has no {key!r}.")
-        CI_TIMES.write_text(json.dumps(ci, indent=1) + "\n")
+        atomic_write_text(CI_TIMES, json.dumps(ci, indent=1) + "\n")
         return ci
     return json.loads(CI_TIMES.read_text()) if CI_TIMES.exists() else None
 
@@ -332,7 +334,8 @@ def figure(result: dict, path: Path) -> None:
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png")
     plt.close(fig)
 
 
@@ -379,8 +382,7 @@ def main() -> int:
     if args.report is not None:
         result = json.loads(args.report.read_text())
         figure(result, FIGURE)
-        PAGE.write_text(render_page(PAGE.read_text(encoding="utf-8"), result, ci),
-                        encoding="utf-8")
+        atomic_write_text(PAGE, render_page(PAGE.read_text(encoding="utf-8"), result, ci))
         print(f"wrote {PAGE.relative_to(ROOT)} and {FIGURE.relative_to(ROOT)}")
         return 0
     start = time.perf_counter()
@@ -412,13 +414,12 @@ def main() -> int:
     name = "quick" if args.quick else f"{platform.machine()}-{os.cpu_count()}cores"
     out = args.out or ROOT / "results" / "benchmarks" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    atomic_write_text(out, json.dumps(result, indent=1) + "\n")
     print(table(result))
     print(f"wrote {out}")
     if not args.quick:
         figure(result, FIGURE)
-        PAGE.write_text(render_page(PAGE.read_text(encoding="utf-8"), result, ci),
-                        encoding="utf-8")
+        atomic_write_text(PAGE, render_page(PAGE.read_text(encoding="utf-8"), result, ci))
         print(f"wrote {PAGE.relative_to(ROOT)} and {FIGURE.relative_to(ROOT)}")
     return 0
 

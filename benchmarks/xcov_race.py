@@ -50,6 +50,7 @@ from helpers.eval.metrics import (  # noqa: E402
     mlp_probe,
     reconstruction_mse,
 )
+from helpers.files import atomic_write_text  # noqa: E402
 from helpers.papers.xcov import XCovAutoencoder, train_xcov, xcov_penalty  # noqa: E402
 
 TARGET = 0.983
@@ -236,12 +237,12 @@ def main() -> int:
             model, run = chapter_run(data, epochs=epochs, batch=batch, learning_rate=rate)
             result["recipes"].append(score(model, data, run))
         out = ROOT / "results" / "benchmarks" / "xcov_race.json"
-        out.write_text(json.dumps(result, indent=1) + "\n")
+        atomic_write_text(out, json.dumps(result, indent=1) + "\n")
         print(f"wrote {out.relative_to(ROOT)}")
     print(table(result))
     if result.get("recipes"):
         print(recipes_table(result), verdict(result), sep="\n")
-    PAGE.write_text(render_page(PAGE.read_text(encoding="utf-8"), result), encoding="utf-8")
+    atomic_write_text(PAGE, render_page(PAGE.read_text(encoding="utf-8"), result))
     print(f"wrote {PAGE.relative_to(ROOT)}")
     return 0
 

@@ -3,7 +3,7 @@
     python experiments/paper_scale.py --list
     python experiments/paper_scale.py two_step sweep-base sweep-wide --seeds 0
     python experiments/paper_scale.py ksparse_cvae paper --seeds 0 1 2
-    python experiments/paper_scale.py --summary two_step
+    python experiments/paper_scale.py --recorded
 
 Each run trains with the chapter's own exported code (``helpers.papers``) and writes
 ``results/<chapter>/paper_scale/<setting>/seed<k>.json``: every number, the setting's
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import json
 import subprocess
 import sys
 import time
@@ -35,12 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from helpers.notebook import (  # noqa: E402
-    PAPER_SCALE_DIR,
-    figure_path,
-    hardware_summary,
-    write_record,
-)
+from helpers import runs  # noqa: E402
+from helpers.files import atomic_write, atomic_write_bytes  # noqa: E402
+from helpers.notebook import hardware_summary  # noqa: E402
+from helpers.runs import figure_path, write_record  # noqa: E402
 
 CHAPTER_DIRS = {"xcov": "01_xcov", "ksparse_cvae": "02_ksparse_cvae", "jade": "03_jade",
                 "two_step": "04_two_step"}
@@ -74,17 +71,12 @@ def run_two_step(params: dict, seed: int) -> dict:
     keras.utils.set_random_seed(seed)
     content = ContentClassifier(content_dim=10)
     content.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
-    cache = _cache_dir() / (f"two_step_step1_n{len(data.x_train)}_"
-                            f"e{params['epochs_step1']}_seed{seed}.npz")
     content.classify(data.x_test[:2])  # build every weight
-    if cache.exists():
-        with np.load(cache) as saved:
-            for i, weight in enumerate(content.weights):
-                weight.assign(saved[f"w{i}"])
-    else:
+    cache = _step1_cache(data, params["epochs_step1"], seed)
+    if not _load_weights(content, cache):
         train(content, data.x_train, data.y_train, epochs=params["epochs_step1"],
               batch_size=100, seed=seed, label="step 1")
-        np.savez(cache, **{f"w{i}": w.numpy() for i, w in enumerate(content.weights)})
+        _save_weights(content, cache)
     keras.utils.set_random_seed(seed)
     kwargs = {**SETTINGS, "adv_weight": 1.0, **params.get("model", {})}
     if params.get("fresh_adversary"):  # the adversary draws its own batches
@@ -375,6 +367,54 @@ def _cache_dir() -> Path:
     return path
 
 
+def _step1_cache(data, epochs: int, seed: int) -> Path:
+    """Step 1's weights file, keyed by everything that determines them: the training
+    images and labels (digest), the exported two-step code and the helpers' version,
+    the number of epochs and the seed."""
+    import hashlib
+
+    import helpers
+    import helpers.papers.two_step as code
+
+    key = hashlib.sha256()
+    for part in (np.ascontiguousarray(data.x_train), np.ascontiguousarray(data.y_train)):
+        key.update(part.tobytes())
+    key.update(Path(code.__file__).read_bytes())
+    key.update(f"{helpers.__version__}|{epochs}|{seed}".encode())
+    return _cache_dir() / (f"two_step_step1_n{len(data.x_train)}_e{epochs}_seed{seed}_"
+                           f"{key.hexdigest()[:16]}.npz")
+
+
+def _load_weights(model, cache: Path) -> bool:
+    """Load ``model``'s weights from ``cache``; False (and the entry removed, with a
+    message) when it is missing, cut short or does not fit the model."""
+    if not cache.is_file():
+        return False
+    try:
+        with np.load(cache) as saved:
+            arrays = [saved[f"w{i}"] for i in range(len(model.weights))]
+            if len(saved.files) != len(arrays) or any(
+                    a.shape != tuple(w.shape) for a, w in zip(arrays, model.weights, strict=True)):
+                raise ValueError("the saved weights do not fit the model")
+    except Exception as err:  # noqa: BLE001 - any broken entry is rebuilt
+        print(f"Cached weights {cache.name} unusable ({type(err).__name__}: {err}); "
+              "removed, training again.", flush=True)
+        cache.unlink(missing_ok=True)
+        return False
+    for weight, array in zip(model.weights, arrays, strict=True):
+        weight.assign(array)
+    return True
+
+
+def _save_weights(model, cache: Path) -> None:
+    """Save ``model``'s weights to ``cache`` atomically (a kill never leaves half a file)."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **{f"w{i}": w.numpy() for i, w in enumerate(model.weights)})
+    atomic_write_bytes(cache, buffer.getvalue())
+
+
 def _commit() -> str:
     try:
         # "-dirty" when the run's code differs from the commit (uncommitted changes)
@@ -389,7 +429,7 @@ def _commit() -> str:
 def result_path(chapter: str, setting: str, seed: int, root: Path | None = None) -> Path:
     """Where the run of ``chapter``/``setting``/``seed`` is recorded."""
     base = root if root is not None else ROOT / "results"
-    return base / CHAPTER_DIRS[chapter] / PAPER_SCALE_DIR / setting / f"seed{seed}.json"
+    return runs.setting_record_path(CHAPTER_DIRS[chapter], setting, seed, base)
 
 
 def _jsonable(value):
@@ -440,18 +480,17 @@ def run_one(chapter: str, setting: str, seed: int, root: Path | None = None,
 
         path.parent.mkdir(parents=True, exist_ok=True)
     for name, fig in figures.items():
-        fig_path = figure_path(path, name)
-        tmp = fig_path.with_suffix(".part.png")
-        fig.savefig(tmp, dpi=80, bbox_inches="tight")
-        tmp.replace(fig_path)
+        with atomic_write(figure_path(path, name), "wb") as handle:
+            fig.savefig(handle, format="png", dpi=80, bbox_inches="tight")
         plt.close(fig)
     record = {"chapter": CHAPTER_DIRS[chapter], "setting": setting, "seed": seed,
               "params": params, "values": values, "seconds": round(seconds, 1),
               "hardware": hardware_summary(), "date": date.today().isoformat(),
-              "commit": commit,
+              "commit": commit, "data": runs.data_used(),
               "mnist": "offline fallback subset" if values.get("mnist_fallback")
               else "real MNIST"}
-    write_record(path, _jsonable(record))  # atomic: a killed run leaves no half-written file
+    # atomic; on a full disk the values are printed and kept (write_record says where)
+    write_record(path, _jsonable(record))
     print(f"{chapter}/{setting}/seed{seed}: {seconds / 60:.1f} min -> "
           f"{path.relative_to(ROOT) if root is None else path}", flush=True)
     return path
@@ -462,8 +501,7 @@ def recorded_table(root: Path | None = None) -> str:
     again, its wall time, date and commit (the closing notes' list of long runs)."""
     base = root if root is not None else ROOT / "results"
     chapters = {v: k for k, v in CHAPTER_DIRS.items()}
-    records = [json.loads(p.read_text())
-               for p in base.glob(f"*/{PAPER_SCALE_DIR}/*/seed*.json")]
+    records = list(runs.all_setting_runs(base))
     if not records:
         return "*(no recorded runs)*"
     lines = ["| chapter | setting | seed | minutes | date | commit | command |",
@@ -509,7 +547,11 @@ def main(argv: list[str] | None = None) -> int:
     started_at = _commit()  # the code every run of this process uses
     for seed in args.seeds:
         for setting in settings:
-            run_one(args.chapter, setting, seed, lock=args.lock, commit=started_at)
+            try:
+                run_one(args.chapter, setting, seed, lock=args.lock, commit=started_at)
+            except OSError as err:  # the record was printed and kept: stop the queue
+                print(f"Stopped: {err}", file=sys.stderr)
+                return 1
     return 0
 
 

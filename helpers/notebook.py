@@ -9,6 +9,9 @@
   :func:`glue_record` — make its values citable in prose;
 * :func:`paper_scale_runs` — read the runs of ``experiments/paper_scale.py`` (one
   file per setting and seed; ``helpers.eval.tables.runs_table`` shows them);
+
+reading and writing records is :mod:`helpers.runs`'s job (these are its chapter-facing
+names);
 * :func:`add_to_class` — define a class across several short cells.
 """
 
@@ -16,20 +19,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import os
 import platform
+import sys
 import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from . import runs
 from .core.profile import Profile, check_seed, get_profile
 from .core.training import LINE_WIDTH
+from .runs import PAPER_SCALE_DIR, RESULTS_DIR_ENV_VAR, figure_path, write_record  # noqa: F401
 
-RESULTS_DIR_ENV_VAR = "HF_RESULTS_DIR"
 NOTEBOOK_ENV_VAR = "HF_NOTEBOOK"
-PAPER_SCALE_DIR = "paper_scale"  # results/<chapter>/paper_scale/<setting>/seed<k>.json
+#: set to 1 to let a run on fallback data replace a record measured on real data
+REPLACE_REAL_ENV_VAR = "HF_REPLACE_REAL"
 
 _RUN: dict = {"start": None, "profile": None, "seed": None, "values": {}}
 
@@ -70,6 +75,8 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     """Read ``HF_PROFILE``, seed everything, set plot defaults; return the profile.
 
     ``seed`` overrides the profile's seed (``P.seed`` of the returned profile).
+    Values :func:`report`-ed before (an earlier cell, or a re-run of this one) are
+    kept for the run's record; a change of profile starts a fresh record.
 
     Prints a short banner (profile, seed, library versions, hardware) that stays
     in the rendered book, so every result carries what produced it. Sizes are
@@ -89,7 +96,8 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
                          "axes.titlesize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
                          "legend.fontsize": 9, "figure.max_open_warning": 50})
     _sharp_figures()
-    _RUN.update(start=time.perf_counter(), profile=P.name, seed=P.seed, values={})
+    values = _RUN["values"] if _RUN["profile"] in (None, P.name) else {}
+    _RUN.update(start=time.perf_counter(), profile=P.name, seed=P.seed, values=values)
     if not quiet:
         print(f"Hidden Factors · profile={P.name} (set HF_PROFILE to change) · "
               f"seed={P.seed}")
@@ -140,79 +148,42 @@ def runtime_note() -> None:
         "date": datetime.date.today().isoformat(),
         "values": dict(_RUN["values"]),
     }
+    data = runs.data_used()
+    if data:
+        record["data"] = data
     minutes = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
     print(wrap(f"Runtime: this page's outputs come from one top-to-bottom run in {minutes} "
                f"(profile {record['profile']}, seed {record['seed']}, {record['hardware']})."))
     out_dir = os.environ.get(RESULTS_DIR_ENV_VAR)
     if out_dir and record["notebook"]:
-        write_record(Path(out_dir) / record["notebook"] / f"{record['profile']}.json",
-                     record)
-
-
-def write_record(path: Path, record: dict) -> None:
-    """Write a run's record as JSON, atomically: a half-written file never replaces a
-    good one (used by :func:`runtime_note` and ``experiments/paper_scale.py``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    tmp.replace(path)
-
-
-def _find_results_dir() -> Path | None:
-    """``results/`` of the repository that holds the current folder, if any."""
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "results").is_dir() and (folder / "_config.yml").is_file():
-            return folder / "results"
-    return None
-
-
-def _results_base() -> Path | None:
-    """``HF_RESULTS_DIR``, else the repository's ``results/`` (``None`` outside a clone)."""
-    folder = os.environ.get(RESULTS_DIR_ENV_VAR)
-    return Path(folder) if folder else _find_results_dir()
+        path = runs.chapter_record_path(record["notebook"], record["profile"], Path(out_dir))
+        replace_real = os.environ.get(REPLACE_REAL_ENV_VAR, "") == "1"
+        try:
+            write_record(path, record, replace_real=replace_real)
+        except OSError as err:  # printed and kept by write_record; the page itself is fine
+            print(wrap(f"The run record was not written: {err}"), file=sys.stderr)
 
 
 def recorded_results(notebook: str, profile: str = "full") -> dict | None:
     """The record a repo run of ``notebook`` in ``profile`` wrote, or ``None``.
 
-    Looks in ``HF_RESULTS_DIR`` or the repository's ``results/`` folder
-    (``None`` outside a clone of the repository, e.g. on Colab).
+    Looks where :func:`helpers.runs.results_dirs` says: ``HF_RESULTS_DIR``, the
+    repository, and the records shipped with the installed package.
     """
-    base = _results_base()
-    if base is None:
-        return None
-    path = base / notebook / f"{profile}.json"
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text())
+    return runs.chapter_record(notebook, profile)
 
 
 def paper_scale_runs(notebook: str, setting: str) -> list[dict]:
     """The records of ``experiments/paper_scale.py`` for one setting, one per seed.
 
-    An empty list when nothing is recorded (or outside a clone of the repository).
+    An empty list when nothing is recorded.
     """
-    base = _results_base()
-    if base is None:
-        return []
-    runs = (base / notebook / PAPER_SCALE_DIR / setting).glob("seed*.json")
-    return sorted((json.loads(p.read_text()) for p in runs), key=lambda r: r["seed"])
-
-
-def figure_path(record: Path, name: str) -> Path:
-    """Where a paper-scale run recorded in ``record`` keeps its figure ``name``."""
-    return record.with_name(f"{record.stem}_{name}.png")
+    return runs.setting_runs(notebook, setting)
 
 
 def paper_scale_figure(notebook: str, setting: str, seed: int, name: str) -> Path | None:
     """The saved figure ``name`` of one paper-scale run, or None if there is none."""
-    base = _results_base()
-    if base is None:
-        return None
-    path = figure_path(base / notebook / PAPER_SCALE_DIR / setting / f"seed{seed}.json",
-                       name)
-    return path if path.is_file() else None
+    return runs.setting_figure(notebook, setting, seed, name)
 
 
 def show_paper_scale_figure(notebook: str, setting: str, runs: list[dict],

@@ -82,18 +82,18 @@ def test_the_runtimes_page_shows_the_committed_xcov_race():
 
 
 def test_the_targets_table_says_which_runs_reached_their_target(monkeypatch):
-    import helpers.notebook as notebook
+    import helpers.runs as runs
 
     book = {"seconds": 120.0, "values": {"xcov_accuracy": 0.9840, "xcov_z_mlp": 0.25}}
     paper = [{"seconds": 240.0, "values": {"xcov_accuracy": a, "xcov_z_mlp": 0.15}}
              for a in (0.9838, 0.9828)]
     monkeypatch.setattr(bench, "TARGETS", bench.TARGETS[:2])
-    monkeypatch.setattr(notebook, "recorded_results", lambda chapter, profile: book)
-    monkeypatch.setattr(notebook, "paper_scale_runs", lambda chapter, setting: paper)
+    monkeypatch.setattr(runs, "chapter_record", lambda chapter, profile: book)
+    monkeypatch.setattr(runs, "setting_runs", lambda chapter, setting: paper)
     rows = bench.targets_table().splitlines()
     assert rows[2] == ("| 01_xcov | accuracy of y (the paper's) ≥ 98.35% | 98.40% ✓ (2.0 min) "
                        "| 98.33% ✗ (4.0 min / seed, mean of 2 seeds) |")
     assert rows[3] == ("| 01_xcov | MLP probe on z ≤ 20% | 25.00% ✗ (2.0 min) | "
                        "15.00% ✓ (4.0 min / seed, mean of 2 seeds) |")
-    monkeypatch.setattr(notebook, "paper_scale_runs", lambda chapter, setting: [])
+    monkeypatch.setattr(runs, "setting_runs", lambda chapter, setting: [])
     assert bench.targets_table().splitlines()[3].endswith("| not run |")

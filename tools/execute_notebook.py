@@ -12,6 +12,11 @@ chapters and the README read recorded runs from.  A paper-scale run that
 should only record its results, leaving the committed notebook alone::
 
     HF_PROFILE=full python tools/execute_notebook.py --results-only chapters/01_xcov.ipynb
+
+The notebook is saved atomically (a full disk or a kill leaves the committed one as it
+was). A run on fallback data (the offline MNIST subset) does not replace a record
+measured on real data unless ``--replace-real`` is given: the run fails with a message
+and nothing is saved.
 """
 
 from __future__ import annotations
@@ -25,14 +30,21 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from helpers.files import atomic_write_text  # noqa: E402
 
 
-def execute(path: Path, timeout: int, save: bool = True) -> float:
+def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = False) -> float:
+    """Run ``path`` top to bottom in a fresh kernel; save it in place when ``save``."""
     nb = nbformat.read(path, as_version=4)
     os.environ["HF_RESULTS_DIR"] = str(ROOT / "results")
     os.environ["HF_NOTEBOOK"] = path.stem
+    os.environ["HF_REPLACE_REAL"] = "1" if replace_real else "0"
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
@@ -48,8 +60,14 @@ def execute(path: Path, timeout: int, save: bool = True) -> float:
         "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores",
     }
     if save:
-        nbformat.write(nb, path)
+        atomic_write_text(path, nbformat.writes(nb) + "\n")
     return seconds
+
+
+def _refusal(err: Exception) -> str:
+    """The refusal's own message from a failed cell's traceback."""
+    lines = [line for line in str(err).splitlines() if "RecordRefused:" in line]
+    return lines[-1].split("RecordRefused:", 1)[1].strip() if lines else str(err)
 
 
 def main() -> int:
@@ -58,10 +76,20 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     parser.add_argument("--results-only", action="store_true",
                         help="write results/<chapter>/<profile>.json but not the notebook")
+    parser.add_argument("--replace-real", action="store_true",
+                        help="let a run on fallback data replace a record measured on real data")
     args = parser.parse_args()
     os.environ.setdefault("HF_PROFILE", "book")
     for path in args.notebooks:
-        seconds = execute(path, args.timeout, save=not args.results_only)
+        try:
+            seconds = execute(path, args.timeout, save=not args.results_only,
+                              replace_real=args.replace_real)
+        except CellExecutionError as err:
+            refused = "RecordRefused" in str(err)
+            print(f"{path}: {'record refused' if refused else 'a cell failed'}; the notebook "
+                  f"on disk is unchanged.\n{err if not refused else _refusal(err)}",
+                  file=sys.stderr, flush=True)
+            return 1
         print(f"{path}: executed with HF_PROFILE={os.environ['HF_PROFILE']} in {seconds:.0f} s",
               flush=True)
     return 0

@@ -25,6 +25,7 @@ import nbformat
 import yaml
 
 import helpers
+from helpers.files import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the book folds the cell away behind a "show code" toggle: readers need not read it
@@ -73,7 +74,7 @@ def main() -> int:
             cell.source = text
             if TAG not in tags:
                 tags.append(TAG)
-            nbformat.write(nb, path)
+            atomic_write_text(path, nbformat.writes(nb) + "\n")
             print(f"updated {path.name}")
     return 0
 

@@ -26,6 +26,11 @@ import psutil
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from helpers.files import atomic_write_text  # noqa: E402
+
 TARGET_MB = 1536
 
 
@@ -103,7 +108,7 @@ def main() -> int:
                       python=platform.python_version(),
                       date=datetime.date.today().isoformat())
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")  # resumable
+        atomic_write_text(out, json.dumps(record, indent=1, sort_keys=True) + "\n")  # resumable
         flag = "" if result["peak_mb"] <= TARGET_MB else f"  (over {TARGET_MB} MB)"
         print(f"{path.stem}: peak {result['peak_mb']} MB in {result['seconds']:.0f} s{flag}",
               flush=True)

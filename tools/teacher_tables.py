@@ -13,12 +13,17 @@ Record the smoke times with
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from helpers.files import atomic_write_text  # noqa: E402
+from helpers.runs import read_record  # noqa: E402
+
 PAGE = ROOT / "book" / "teachers.md"
 START, END = "<!-- runtimes: start -->", "<!-- runtimes: end -->"
 TITLES = {"00_warmup": "0 · Warm-up", "01_xcov": "1 · XCov", "02_ksparse_cvae": "2 · K-sparse CVAE",
@@ -26,7 +31,7 @@ TITLES = {"00_warmup": "0 · Warm-up", "01_xcov": "1 · XCov", "02_ksparse_cvae"
 
 
 def _load(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return read_record(path) if path.is_file() else {}
 
 
 def recorded_runs() -> dict[str, dict]:
@@ -82,7 +87,7 @@ def main() -> int:
             print(f"{PAGE} is out of date: run python tools/teacher_tables.py", file=sys.stderr)
             return 1
         return 0
-    PAGE.write_text(new, encoding="utf-8")
+    atomic_write_text(PAGE, new)
     print(f"wrote the runtime table of {PAGE.relative_to(ROOT)}")
     return 0
 
