@@ -92,7 +92,7 @@ def test_checksum_mismatch_keeps_existing_file(tmp_path, monkeypatch):
     dest = tmp_path / "file.bin"
     dest.write_bytes(b"old")
     monkeypatch.setattr(downloads, "_urlopen", lambda url, timeout: io.BytesIO(b"tampered"))
-    with pytest.raises(downloads.DownloadError, match="Checksum mismatch"):
+    with pytest.raises(downloads.DownloadError, match="checksum stage: checksum mismatch"):
         downloads.download_atomic("https://example.invalid/f", dest, sha256="0" * 64)
     assert dest.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["file.bin"]
 
