@@ -221,3 +221,28 @@ def test_the_weights_cache_key_follows_the_data(monkeypatch, tmp_path):
     assert ps._step1_cache(a, 2, 0) != ps._step1_cache(b, 2, 0)  # same size, other images
     assert ps._step1_cache(a, 2, 0) != ps._step1_cache(a, 3, 0)
     assert ps._step1_cache(a, 2, 0) != ps._step1_cache(a, 2, 1)
+
+
+def test_the_wheel_ships_the_records_and_an_install_reads_them(tmp_path):
+    """Outside any clone, the installed release finds the book's records in itself."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
+                    str(tmp_path / "dist"), str(ROOT)], check=True, timeout=300,
+                   capture_output=True)
+    wheel = next((tmp_path / "dist").glob("hidden_factors-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(tmp_path / "site"), str(wheel)], check=True, timeout=300,
+                   capture_output=True)
+    elsewhere = tmp_path / "student"
+    elsewhere.mkdir()
+    code = ("from helpers import runs; import json; "
+            "print(json.dumps([str(runs.results_dirs()[0]), "
+            "runs.chapter_record('00_warmup', 'book')['values'], "
+            "len(runs.setting_runs('04_two_step', 'paper-fresh-z4-wide'))]))")
+    env = {k: v for k, v in os.environ.items() if k != runs.RESULTS_DIR_ENV_VAR}
+    env["PYTHONPATH"] = str(tmp_path / "site")
+    out = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env,
+                         capture_output=True, text=True, timeout=60, check=True)
+    where, values, seeds = json.loads(out.stdout)
+    assert where == str(tmp_path / "site" / "helpers" / "_records")
+    assert values == runs.read_record(ROOT / "results" / "00_warmup" / "book.json")["values"]
+    assert seeds == 3
