@@ -11,12 +11,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.profile import check_seed
+
 MNIST_CLASSES = tuple(str(d) for d in range(10))
+#: where a loader's data came from (``Dataset.provenance["source"]``)
+PROVENANCE_SOURCES = ("data-dir", "keras-cache", "download", "offline-subset", "stand-in")
 
 class OfflineFallbackWarning(UserWarning):
     """Warned when a loader falls back to a small offline stand-in."""
@@ -28,6 +33,11 @@ class Dataset:
 
     Images are float32 in ``[0, 1]`` shaped ``(N, H, W, C)``; labels are int64
     in ``[0, num_classes)``.
+
+    ``provenance`` says where the data came from, for run records (see
+    :func:`make_provenance`): ``{"name", "source", "file", "sha256"}``, all strings,
+    file *names* only — never a folder.  It is empty for a dataset built by hand, and
+    :func:`subset` keeps it.
     """
 
     name: str
@@ -38,6 +48,7 @@ class Dataset:
     source: str
     class_names: tuple[str, ...] = MNIST_CLASSES
     is_fallback: bool = False
+    provenance: dict[str, str] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -202,6 +213,107 @@ def check_raw_labels(y: np.ndarray, name: str, low: int, high: int, layout: str)
     return y.astype(np.int64)
 
 
+def make_provenance(name: str, source: str, files: dict[str, str]) -> dict[str, str]:
+    """Where a loader's data came from, as a run record stores it.
+
+    Args:
+        name: the data set (``"MNIST"``, ``"SVHN"``).
+        source: one of :data:`PROVENANCE_SOURCES`.
+        files: ``{file name: hex SHA-256}`` of the files used, in order (for the
+            SVHN stand-in, which has no file: ``{"": digest of its rendered arrays}``).
+
+    Returns:
+        ``{"name": name, "source": source, "file": names, "sha256": digests}``;
+        with several files, ``file`` and ``sha256`` list them comma-separated in the
+        same order.  Only file *names* are kept: a folder never reaches a record.
+
+    Raises:
+        ValueError: for an unknown ``source`` or a file name that holds a folder.
+    """
+    if source not in PROVENANCE_SOURCES:
+        raise ValueError(f"provenance source must be one of {PROVENANCE_SOURCES}; got {source!r}.")
+    for file in files:
+        if "/" in file or "\\" in file:
+            raise ValueError(f"provenance keeps file names only, never a folder; got {file!r}.")
+    return {"name": name, "source": source, "file": ",".join(files),
+            "sha256": ",".join(files.values())}
+
+
+def digest_arrays(*arrays: np.ndarray) -> str:
+    """The hex SHA-256 of arrays' dtypes, shapes and bytes (data that has no file)."""
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(a.data)
+    return digest.hexdigest()
+
+
+def note_provenance(ds: Dataset) -> None:
+    """Tell :mod:`helpers.runs` (when it is there) which data this process loaded."""
+    try:
+        from ..runs import note_data
+    except ImportError:  # an installation without run records
+        return
+    note_data(ds.provenance.get("name", ds.name), ds.provenance)
+
+
+# -------------------------------------------------------------------- loader arguments
+def check_subset_size(size, name: str, where: str, num_classes: int) -> int | None:
+    """A subset size: ``None`` (everything) or a whole number of at least ``num_classes``.
+
+    A stratified subset smaller than the number of classes would silently leave
+    classes out (``train_size=3`` kept only the digits 0, 1 and 2).  Raises
+    ``TypeError``/``ValueError`` saying what was expected, what came, and how to fix it.
+    """
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int | np.integer):
+        if isinstance(size, str) and size.strip().isdigit():
+            fix = f"Pass {name}={int(size)} (a number, without quotes)"
+        elif isinstance(size, float | np.floating) and np.isfinite(size) and size >= 1:
+            fix = f"Pass a whole number such as {name}={int(size)}"
+        else:
+            fix = f"Pass a whole number such as {name}=600"
+        raise TypeError(f"{where}: {name} must be a whole number of images, or None for all of "
+                        f"them; got {size!r} of type {type(size).__name__}. {fix}.")
+    if size < num_classes:
+        raise ValueError(
+            f"{where}: {name} must be at least {num_classes}, so that the stratified subset holds "
+            f"every one of the {num_classes} classes; got {size}. Pass {name}={num_classes} or "
+            "more, or None for all images."
+        )
+    return int(size)
+
+
+def check_subset_seed(seed, where: str) -> int:
+    """The seed of a subset draw: a whole number >= 0 (``None`` is refused).
+
+    ``None`` would draw a different subset on every call, so no number measured on
+    it could be repeated; the course always draws with a fixed seed.  Raises
+    ``TypeError``/``ValueError`` saying what was expected, what came, and how to fix it.
+    """
+    if seed is None:
+        raise TypeError(
+            f"{where}: seed must be a whole number >= 0; got None, which would draw a different "
+            "subset on every call, so results could not be repeated. Pass seed=0 (or the "
+            "profile's seed, get_profile().seed); another seed gives another, equally "
+            "reproducible subset."
+        )
+    try:
+        return check_seed(seed)
+    except TypeError as err:
+        if isinstance(seed, str) and seed.strip().isdigit():
+            fix = f"Pass seed={int(seed)} (a number, without quotes)."
+        elif isinstance(seed, float | np.floating) and np.isfinite(seed) and seed >= 0:
+            fix = f"Pass a whole number such as seed={int(seed)}."
+        else:
+            fix = "Pass a whole number such as seed=0."
+        raise TypeError(f"{where}: {err} {fix}") from None
+    except ValueError as err:
+        raise ValueError(f"{where}: {err} Pass a seed of 0 or more, such as seed=0.") from None
+
+
 # ------------------------------------------------------------------------ subsets
 def stratified_indices(y: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
     """Indices of a class-stratified random subset of ``size`` labels.
@@ -254,10 +366,17 @@ def subset_indices(y_train: np.ndarray, y_test: np.ndarray, train_size: int | No
 
 def subset(ds: Dataset, train_size: int | None = None, test_size: int | None = None,
            seed: int = 0) -> Dataset:
-    """A stratified subset of a :class:`Dataset` (``None`` keeps everything)."""
+    """A stratified subset of a :class:`Dataset` (``None`` keeps everything).
+
+    Every class must fit: a size below the number of classes is an error.  The
+    subset keeps the dataset's ``source``, ``is_fallback`` and ``provenance``.
+    """
+    train_size = check_subset_size(train_size, "train_size", "subset", ds.num_classes)
+    test_size = check_subset_size(test_size, "test_size", "subset", ds.num_classes)
+    seed = check_subset_seed(seed, "subset")
     tr, te = subset_indices(ds.y_train, ds.y_test, train_size, test_size, seed)
     return Dataset(ds.name, ds.x_train[tr], ds.y_train[tr], ds.x_test[te], ds.y_test[te],
-                   ds.source, ds.class_names, ds.is_fallback)
+                   ds.source, ds.class_names, ds.is_fallback, dict(ds.provenance))
 
 
 def balanced_subset(x: np.ndarray, y: np.ndarray, per_class: int,

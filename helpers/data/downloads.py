@@ -147,6 +147,35 @@ def default_cache_dir() -> Path:
     return Path(tmp) / ".keras" / "datasets"
 
 
+def data_dir_error(folder: str | os.PathLike, origin: str, names: tuple[str, ...],
+                   what: str) -> FileNotFoundError:
+    """A data directory that lacks ``names``: say where it was looked for, and how to fix it.
+
+    A relative folder (``HF_DATA_DIR=data``) is resolved against the working folder,
+    which is rarely the one a learner has in mind (a notebook runs in its own folder):
+    the message names both the resolved absolute folder and the working folder.
+
+    Args:
+        folder: the data directory as given.
+        origin: where it came from (``"the data_dir argument"`` or ``"HF_DATA_DIR"``).
+        names: the files it should hold.
+        what: what they are (``"a Keras-layout mnist.npz"``).
+    """
+    given = Path(folder).expanduser()
+    files = " and ".join(names)
+    if given.is_absolute():
+        where = f"the data directory {given} (from {origin})"
+    else:
+        where = (f"the data directory {str(folder)!r} (from {origin}), a relative folder resolved "
+                 f"against the working folder {Path.cwd()} to {given.resolve()}")
+    exists = "" if given.is_dir() else ", which does not exist"
+    return FileNotFoundError(
+        f"Expected {what} ({files}) in {where}{exists}, but found none. Put {files} there, give "
+        f"{origin} as an absolute path to the folder that holds {'them' if len(names) > 1 else 'it'}, "
+        f"or unset it to use the cache, the download or the offline data."
+    )
+
+
 def network_disabled() -> bool:
     """True when the learner asked us not to touch the network."""
     return os.environ.get(OFFLINE_ENV_VAR, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -8,7 +8,8 @@ as :func:`helpers.data.load_mnist`:
    both ``.mat`` files (an explicit ``data_dir`` without them is an error; the
    shared ``HF_DATA_DIR`` folder without them is simply skipped);
 2. the Keras cache, checksum-verified;
-3. the real download (short timeout, a deadline, SHA-256 check, atomic write);
+3. the real download (short timeout, one deadline from connecting to the last
+   byte, a size cap of :data:`SVHN_BYTES`, SHA-256 check, atomic write);
 4. **offline stand-in**: :func:`make_standin_svhn` renders house-number-like
    colour digits with the fonts matplotlib ships.  It is *not* SVHN: the
    dataset is flagged ``is_fallback=True`` and a warning says so.
@@ -16,6 +17,9 @@ as :func:`helpers.data.load_mnist`:
 The stand-in shares SVHN's content (a centred digit 0-9 on a 32x32 colour
 crop, with parts of its neighbours cut at the edges) but not its statistics:
 real SVHN has photographs, perspective, lighting and far more variety.
+
+The dataset's ``provenance`` records which source was used, with the files'
+names and SHA-256 digests (see :func:`helpers.data.datasets.make_provenance`).
 """
 
 from __future__ import annotations
@@ -35,9 +39,14 @@ from .datasets import (
     check_labels,
     check_raw_labels,
     check_raw_pixels,
+    check_subset_seed,
+    check_subset_size,
+    digest_arrays,
+    make_provenance,
+    note_provenance,
     subset,
 )
-from .downloads import DATA_DIR_ENV_VAR, DownloadError, fetch_file
+from .downloads import DATA_DIR_ENV_VAR, DownloadError, data_dir_error, fetch_file, sha256_of
 
 SVHN_URL = "http://ufldl.stanford.edu/housenumbers/{name}"
 SVHN_FILES = {
@@ -46,6 +55,8 @@ SVHN_FILES = {
     "test": ("test_32x32.mat",
              "cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa54f09182025b6a75b"),
 }
+#: the size of each file: a download may bring no more
+SVHN_BYTES = {"train_32x32.mat": 182_040_794, "test_32x32.mat": 64_275_384}
 #: seconds the whole download of one SVHN file may take (train_32x32.mat is 182 MB)
 SVHN_DEADLINE_S = 600.0
 #: how many stand-in images :func:`load_svhn` renders when no size is asked for
@@ -92,27 +103,35 @@ def read_svhn_mat(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(np.transpose(x, (3, 0, 1, 2))), y
 
 
-def _find_real_svhn(data_dir, cache_dir) -> tuple[dict[str, Path], str] | None:
-    """Paths of both real files and where they came from, or ``None`` (with a reason)."""
+def _find_real_svhn(data_dir, cache_dir) -> tuple[dict[str, Path], str, dict[str, str]]:
+    """Paths of both real files, where they came from (in words), and their provenance.
+
+    Raises:
+        FileNotFoundError: when an explicit ``data_dir`` lacks the files.
+        DownloadError: when the cache and the download both fail.
+    """
     explicit = data_dir is not None
     folder = data_dir if explicit else os.environ.get(DATA_DIR_ENV_VAR) or None
     if folder is not None:
         paths = {k: Path(folder).expanduser() / name for k, (name, _) in SVHN_FILES.items()}
         if all(p.is_file() for p in paths.values()):
-            return paths, "data directory (train_32x32.mat, test_32x32.mat)"
+            provenance = make_provenance("SVHN", "data-dir",
+                                         {p.name: sha256_of(p) for p in paths.values()})
+            return paths, "data directory (train_32x32.mat, test_32x32.mat)", provenance
         if explicit:
-            raise FileNotFoundError(
-                f"No train_32x32.mat/test_32x32.mat in {Path(folder)}. Put the cropped-digit SVHN "
-                "files there, or leave data_dir unset to use the cache/download/stand-in."
-            )
-    paths, hows = {}, set()
+            raise data_dir_error(folder, "the data_dir argument",
+                                 tuple(name for name, _ in SVHN_FILES.values()),
+                                 "the cropped-digit SVHN files")
+    paths, hows, sums = {}, set(), {}
     for key, (name, sha) in SVHN_FILES.items():
         paths[key], how = fetch_file(SVHN_URL.format(name=name), name, sha, cache_dir=cache_dir,
                                      timeout=8.0, deadline=SVHN_DEADLINE_S,
-                                     validate=read_svhn_mat)
+                                     validate=read_svhn_mat, max_bytes=SVHN_BYTES.get(name))
         hows.add(how)
+        sums[name] = sha  # verified by fetch_file
     where = "Keras cache" if hows == {"cache"} else "downloaded into the Keras cache"
-    return paths, f"{where} (train_32x32.mat, test_32x32.mat)"
+    provenance = make_provenance("SVHN", "keras-cache" if hows == {"cache"} else "download", sums)
+    return paths, f"{where} (train_32x32.mat, test_32x32.mat)", provenance
 
 
 def load_svhn(
@@ -133,9 +152,23 @@ def load_svhn(
             defaults to ``HF_DATA_DIR`` (skipped if it lacks them).
         cache_dir: download cache (default: the Keras cache folder).
         allow_fallback: if ``False``, raise instead of rendering the stand-in.
+
+    ``train_size``/``test_size`` must be whole numbers of at least 10 (every digit
+    in the subset) or ``None``; ``seed`` a whole number >= 0 — ``None`` is refused,
+    as in :func:`helpers.data.load_mnist`, so that every subset can be drawn again.
+
+    Returns:
+        A :class:`Dataset` whose ``provenance`` is ``{"name": "SVHN", "source":
+        "data-dir" | "keras-cache" | "download" | "stand-in", "file":
+        "train_32x32.mat,test_32x32.mat", "sha256": "<train digest>,<test digest>"}``
+        (for the stand-in ``file`` is ``""`` and ``sha256`` the digest of its
+        rendered arrays).
     """
+    train_size = check_subset_size(train_size, "train_size", "load_svhn", 10)
+    test_size = check_subset_size(test_size, "test_size", "load_svhn", 10)
+    seed = check_subset_seed(seed, "load_svhn")
     try:
-        paths, source = _find_real_svhn(data_dir, cache_dir)
+        paths, source, provenance = _find_real_svhn(data_dir, cache_dir)
     except DownloadError as err:
         if not allow_fallback:
             raise
@@ -150,13 +183,16 @@ def load_svhn(
         )
         n_train = train_size if train_size is not None else STANDIN_DEFAULT_SIZES[0]
         n_test = test_size if test_size is not None else STANDIN_DEFAULT_SIZES[1]
-        return make_standin_svhn(n_train, n_test, seed=seed)
+        ds = make_standin_svhn(n_train, n_test, seed=seed)
+        note_provenance(ds)
+        return ds
     x_train, y_train = read_svhn_mat(paths["train"])
     x_test, y_test = read_svhn_mat(paths["test"])
-    ds = Dataset("SVHN", x_train, y_train, x_test, y_test, source=source)
+    ds = Dataset("SVHN", x_train, y_train, x_test, y_test, source=source, provenance=provenance)
     ds = subset(ds, train_size, test_size, seed)
     ds.x_train = ds.x_train.astype(np.float32) / 255.0
     ds.x_test = ds.x_test.astype(np.float32) / 255.0
+    note_provenance(ds)
     return ds
 
 
@@ -341,6 +377,8 @@ def make_standin_svhn(train_size: int, test_size: int, seed: int = 0,
 
     x_train, y_train = split(train_size, 2 * seed + 1)
     x_test, y_test = split(test_size, 2 * seed + 2)
+    provenance = make_provenance("SVHN", "stand-in",
+                                 {"": digest_arrays(x_train, y_train, x_test, y_test)})
     return Dataset("SVHN stand-in", x_train, y_train, x_test, y_test,
                    source="OFFLINE STAND-IN: rendered from matplotlib fonts (not real SVHN)",
-                   is_fallback=True)
+                   is_fallback=True, provenance=provenance)
