@@ -267,8 +267,6 @@ _SWEEP = dict(train_size=20_000, epochs_step1=20, epochs_step2=15)
 _PAPER = dict(train_size=None, epochs_step1=30, epochs_step2=30, swap_grid=True)
 SETTINGS: dict[str, dict[str, dict]] = {
     "xcov": {
-        "book-seeds": dict(about="the book run (all 60k images, 12 epochs), more seeds",
-                           train_size=None, epochs=12, n_probe=10_000),
         "paper": dict(about="all 60k images, 30 epochs (the full profile)",
                       train_size=None, epochs=30, n_probe=10_000),
     },
