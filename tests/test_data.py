@@ -398,3 +398,174 @@ def test_readable_cached_file_with_another_checksum_is_replaced(tmp_path, fake_s
     ds = mnist.load_mnist(cache_dir=cache)
     assert "downloaded" in ds.source and len(fake_server) == 1
     assert downloads.sha256_of(cache / "mnist.npz") == mnist.MNIST_SHA256
+
+
+# ------------------------------------------------------------- load_mnist's arguments
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(train_size="100"), TypeError,
+     r"load_mnist: train_size must be a whole number of images.*got '100' of type str\. "
+     r"Pass train_size=100 \(a number, without quotes\)"),
+    (dict(train_size=10.5), TypeError,
+     r"train_size must be a whole number.*got 10\.5 of type float\. Pass a whole number such as "
+     r"train_size=10"),
+    (dict(test_size=True), TypeError, r"test_size must be a whole number.*got True of type bool"),
+    (dict(seed="1"), TypeError,
+     r"load_mnist: seed must be a whole number.*got '1' of type str\. Pass seed=1 "
+     r"\(a number, without quotes\)"),
+    (dict(seed=-1), ValueError, r"load_mnist: seed must be >= 0; got -1\. Pass a seed of 0 or more"),
+    (dict(seed=2.5), TypeError, r"seed must be a whole number.*got 2\.5.*Pass a whole number"),
+], ids=["train_size '100'", "train_size 10.5", "test_size True", "seed '1'", "seed -1", "seed 2.5"])
+def test_load_mnist_arguments_get_three_part_messages(tmp_path, no_network, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        mnist.load_mnist(cache_dir=tmp_path, **kwargs)
+    assert no_network == []  # refused before any data is looked for
+
+
+def test_seed_none_is_refused_not_a_new_subset_each_call(tmp_path, no_network):
+    with pytest.raises(TypeError, match=r"got None, which would draw a different subset on every "
+                                        r"call.*Pass seed=0"):
+        mnist.load_mnist(train_size=100, seed=None, cache_dir=tmp_path)
+
+
+def test_train_size_below_the_number_of_classes_is_refused(tmp_path, no_network):
+    with pytest.raises(ValueError, match=r"train_size must be at least 10, so that the stratified "
+                                         r"subset holds every one of the 10 classes; got 3"):
+        mnist.load_mnist(train_size=3, cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="test_size must be at least 10"):
+        mnist.load_mnist(test_size=9, cache_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", datasets.OfflineFallbackWarning)
+        ds = mnist.load_mnist(train_size=10, test_size=10, cache_dir=tmp_path)
+    assert sorted(ds.y_train.tolist()) == list(range(10)) == sorted(ds.y_test.tolist())
+
+
+def test_relative_data_dir_names_the_resolved_folder_and_the_working_folder(tmp_path, no_network,
+                                                                            monkeypatch):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setenv("HF_DATA_DIR", "data")
+    with pytest.raises(FileNotFoundError) as info:
+        mnist.load_mnist(cache_dir=tmp_path / "cache")
+    message = str(info.value)
+    assert "'data' (from HF_DATA_DIR), a relative folder" in message
+    assert f"working folder {tmp_path / 'work'} to {tmp_path / 'work' / 'data'}" in message
+    assert "which does not exist" in message and "absolute path" in message
+    (tmp_path / "work" / "data").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"mnist\.npz.*found none") as info:
+        mnist.load_mnist(data_dir="data", cache_dir=tmp_path / "cache")
+    assert "(from the data_dir argument)" in str(info.value)
+    assert "does not exist" not in str(info.value)
+
+
+def _deny(monkeypatch, denied: Path) -> None:
+    """Make reading ``denied`` fail with PermissionError, as a file of another user would
+    (the tests may run as root, whom file permissions do not stop)."""
+    real = downloads.sha256_of
+
+    def sha256_of(path):
+        if Path(path) == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(downloads, "sha256_of", sha256_of)
+
+
+def test_unreadable_cache_file_falls_back_with_a_message(tmp_path, no_network, monkeypatch):
+    (tmp_path / "mnist.npz").write_bytes(b"someone else's file")
+    _deny(monkeypatch, tmp_path / "mnist.npz")
+    with pytest.warns(datasets.OfflineFallbackWarning,
+                      match=r"cached .*mnist\.npz could not be read \(PermissionError: Permission "
+                            r"denied\), so it was not used"):
+        ds = mnist.load_mnist(cache_dir=tmp_path)
+    assert ds.is_fallback and ds.provenance["source"] == "offline-subset"
+    assert (tmp_path / "mnist.npz").read_bytes() == b"someone else's file"
+
+
+def test_unreadable_cache_file_is_replaced_by_a_download(tmp_path, fake_server, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "mnist.npz").write_bytes(b"someone else's file")
+    _deny(monkeypatch, cache / "mnist.npz")
+    ds = mnist.load_mnist(cache_dir=cache)
+    assert ds.provenance["source"] == "download" and len(fake_server) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() == 0,
+                    reason="file permissions do not stop root")
+def test_cache_file_without_read_permission_falls_back(tmp_path, no_network):
+    (tmp_path / "mnist.npz").write_bytes(b"no read permission")
+    (tmp_path / "mnist.npz").chmod(0)
+    try:
+        with pytest.warns(datasets.OfflineFallbackWarning, match="could not be read"):
+            assert mnist.load_mnist(cache_dir=tmp_path).is_fallback
+    finally:
+        (tmp_path / "mnist.npz").chmod(0o600)
+
+
+@pytest.mark.parametrize("home", ["", "/"], ids=["HOME empty", "HOME is /"])
+def test_unusable_home_does_not_put_the_cache_in_root(monkeypatch, home):
+    import tempfile
+    monkeypatch.setenv("HOME", home)
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    with pytest.warns(UserWarning, match=r"home folder is not usable here.*temporary folder.*"
+                                         r"Set HOME.*or KERAS_HOME"):
+        folder = downloads.default_cache_dir()
+    assert folder == Path(tempfile.gettempdir()) / ".keras" / "datasets"
+    assert not str(folder).startswith("/.keras")
+
+
+def test_usual_and_keras_home_cache_folders(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert downloads.default_cache_dir() == tmp_path / ".keras" / "datasets"
+        assert downloads.shown_path(tmp_path / ".keras" / "datasets" / "mnist.npz") == \
+            str(Path("~/.keras/datasets/mnist.npz"))
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "k"))
+        assert downloads.default_cache_dir() == tmp_path / "k" / "datasets"
+
+
+# ------------------------------------------------------------------ where the data came from
+def _no_folders(provenance: dict, *folders: Path) -> None:
+    """A provenance holds file names only: no folder, no path separator."""
+    text = repr(provenance)
+    assert "/" not in text and "\\" not in text
+    assert not any(str(folder) in text for folder in folders)
+
+
+def test_provenance_of_a_data_directory_file(tmp_path, no_network):
+    write_fake_mnist(tmp_path / "mnist.npz")
+    ds = mnist.load_mnist(data_dir=tmp_path, train_size=20)
+    assert ds.provenance == {"name": "MNIST", "source": "data-dir", "file": "mnist.npz",
+                             "sha256": downloads.sha256_of(tmp_path / "mnist.npz")}
+    _no_folders(ds.provenance, tmp_path)
+    assert str(tmp_path) not in ds.describe() + ds.source
+
+
+def test_provenance_of_a_download_then_the_cache(tmp_path, fake_server):
+    cache = tmp_path / "cache"
+    first = mnist.load_mnist(cache_dir=cache)
+    second = mnist.load_mnist(cache_dir=cache, train_size=20)
+    expected = {"name": "MNIST", "file": "mnist.npz", "sha256": mnist.MNIST_SHA256}
+    assert first.provenance == {**expected, "source": "download"}
+    assert second.provenance == {**expected, "source": "keras-cache"}
+    _no_folders(first.provenance, tmp_path)
+
+
+def test_provenance_of_the_offline_subset_survives_subsetting(tmp_path, no_network):
+    with pytest.warns(datasets.OfflineFallbackWarning):
+        ds = mnist.load_mnist(cache_dir=tmp_path)
+    assert ds.provenance == {"name": "MNIST", "source": "offline-subset", "file": "mnist_offline.npz",
+                             "sha256": downloads.sha256_of(mnist.mnist_fallback_path())}
+    smaller = datasets.subset(ds, train_size=100, test_size=50, seed=1)
+    assert smaller.provenance == ds.provenance and smaller.provenance is not ds.provenance
+
+
+def test_loaders_note_their_provenance_for_run_records(tmp_path, no_network):
+    runs = pytest.importorskip("helpers.runs")
+    if not hasattr(runs, "data_used"):
+        pytest.skip("helpers.runs has no data_used here")
+    write_fake_mnist(tmp_path / "mnist.npz")
+    ds = mnist.load_mnist(data_dir=tmp_path)
+    assert runs.data_used()["MNIST"] == ds.provenance

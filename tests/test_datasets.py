@@ -162,3 +162,49 @@ def test_profile_describe_and_pick():
     ]
     assert [get_profile(k).pick(smoke="s", book="b", full="f")
             for k in ("smoke", "book", "full")] == ["s", "b", "f"]
+
+
+# ------------------------------------------------------------------ provenance and checks
+def test_subset_keeps_the_provenance_and_refuses_to_drop_classes():
+    ds = _dataset()
+    ds.provenance = d.make_provenance("Bars", "data-dir", {"bars.npz": "ab" * 32})
+    sub = d.subset(ds, train_size=8, test_size=4)
+    assert sub.provenance == {"name": "Bars", "source": "data-dir", "file": "bars.npz",
+                              "sha256": "ab" * 32}
+    with pytest.raises(ValueError, match=r"subset: train_size must be at least 4.*got 3"):
+        d.subset(ds, train_size=3)
+    with pytest.raises(TypeError, match=r"subset: seed must be a whole number >= 0; got None"):
+        d.subset(ds, train_size=8, seed=None)
+    assert _dataset().provenance == {}  # a dataset built by hand says nothing of its origin
+
+
+def test_make_provenance_keeps_file_names_only():
+    two = d.make_provenance("SVHN", "download", {"a.mat": "1" * 64, "b.mat": "2" * 64})
+    assert two == {"name": "SVHN", "source": "download", "file": "a.mat,b.mat",
+                   "sha256": "1" * 64 + "," + "2" * 64}
+    with pytest.raises(ValueError, match="file names only"):
+        d.make_provenance("MNIST", "data-dir", {"/data/shared/mnist.npz": "0" * 64})
+    with pytest.raises(ValueError, match="must be one of"):
+        d.make_provenance("MNIST", "somewhere", {"mnist.npz": "0" * 64})
+
+
+def test_digest_arrays_tells_shapes_and_values_apart():
+    a = np.arange(6, dtype=np.float32)
+    assert d.digest_arrays(a) == d.digest_arrays(a.copy())
+    assert d.digest_arrays(a) != d.digest_arrays(a.reshape(2, 3))
+    assert d.digest_arrays(a) != d.digest_arrays(a + 1)
+
+
+@pytest.mark.parametrize("size, error, message", [
+    (np.int64(12), None, None),
+    (None, None, None),
+    (2.0, TypeError, r"got 2\.0 of type float\. Pass a whole number such as n=2"),
+    ("x", TypeError, r"got 'x' of type str\. Pass a whole number such as n=600"),
+    (0, ValueError, r"n must be at least 10.*got 0"),
+])
+def test_check_subset_size(size, error, message):
+    if error is None:
+        assert d.check_subset_size(size, "n", "f", 10) == (None if size is None else int(size))
+    else:
+        with pytest.raises(error, match=message):
+            d.check_subset_size(size, "n", "f", 10)

@@ -203,3 +203,68 @@ def test_normalise_contrast_greys_stretches_and_puts_the_digit_light_on_dark():
 def test_normalise_contrast_says_what_it_needs(x, message):
     with pytest.raises((ValueError, TypeError), match=message):
         svhn.normalise_contrast(x)
+
+
+# ------------------------------------------------------ arguments and where the data came from
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(seed=None), TypeError, r"load_svhn: seed must be a whole number >= 0; got None"),
+    (dict(seed=-1), ValueError, r"load_svhn: seed must be >= 0; got -1"),
+    (dict(train_size=5), ValueError, r"load_svhn: train_size must be at least 10"),
+    (dict(test_size="20"), TypeError, r"Pass test_size=20 \(a number, without quotes\)"),
+], ids=["seed None", "seed -1", "train_size 5", "test_size '20'"])
+def test_load_svhn_checks_its_arguments(mat_dir, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        svhn.load_svhn(data_dir=mat_dir, **kwargs)
+
+
+def test_relative_data_dir_without_files_names_the_resolved_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        svhn.load_svhn(data_dir="svhn")
+    message = str(info.value)
+    assert "train_32x32.mat and test_32x32.mat" in message
+    assert f"working folder {tmp_path} to {tmp_path / 'svhn'}" in message
+
+
+def test_provenance_of_a_data_directory(mat_dir):
+    from helpers.data.downloads import sha256_of
+    ds = svhn.load_svhn(train_size=20, test_size=10, data_dir=mat_dir)
+    assert ds.provenance == {
+        "name": "SVHN", "source": "data-dir", "file": "train_32x32.mat,test_32x32.mat",
+        "sha256": f"{sha256_of(mat_dir / 'train_32x32.mat')},{sha256_of(mat_dir / 'test_32x32.mat')}",
+    }
+    assert str(mat_dir) not in repr(ds.provenance) + ds.describe()
+
+
+def test_provenance_of_the_cache(tmp_path, monkeypatch, mat_dir):
+    import hashlib
+    sums = {}
+    (tmp_path / "cache").mkdir()
+    for key, (name, _) in svhn.SVHN_FILES.items():
+        data = (mat_dir / name).read_bytes()
+        (tmp_path / "cache" / name).write_bytes(data)
+        sums[key] = (name, hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(svhn, "SVHN_FILES", sums)
+    monkeypatch.delenv("HF_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_OFFLINE", "1")
+    ds = svhn.load_svhn(cache_dir=tmp_path / "cache")
+    assert ds.provenance == {"name": "SVHN", "source": "keras-cache",
+                             "file": "train_32x32.mat,test_32x32.mat",
+                             "sha256": f"{sums['train'][1]},{sums['test'][1]}"}
+
+
+def test_provenance_of_the_standin_is_a_digest_of_what_was_rendered(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_OFFLINE", "1")
+    monkeypatch.delenv("HF_DATA_DIR", raising=False)
+    with pytest.warns(OfflineFallbackWarning):
+        a = svhn.load_svhn(train_size=20, test_size=10, cache_dir=tmp_path / "cache")
+    with pytest.warns(OfflineFallbackWarning):
+        b = svhn.load_svhn(train_size=20, test_size=10, seed=1, cache_dir=tmp_path / "cache")
+    assert a.provenance["source"] == "stand-in" and a.provenance["file"] == ""
+    assert len(a.provenance["sha256"]) == 64 and a.provenance["sha256"] != b.provenance["sha256"]
+    assert svhn.make_standin_svhn(20, 10).provenance == a.provenance  # the same data, the same digest
+
+
+def test_svhn_downloads_are_capped_at_the_known_sizes():
+    assert svhn.SVHN_BYTES == {"train_32x32.mat": 182_040_794, "test_32x32.mat": 64_275_384}
+    assert set(svhn.SVHN_BYTES) == {name for name, _ in svhn.SVHN_FILES.values()}
