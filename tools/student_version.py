@@ -436,11 +436,30 @@ def stub_source(source: str, only: set[str] | None = None) -> tuple[str, int]:
 
 
 # ------------------------------------------------------------------ checks
-def _exercises() -> dict[str, tuple[str, object]]:
-    """``helpers.checks.EXERCISES``: ``{key: (title, make_checks)}``."""
+def _exercises() -> dict[str, object]:
+    """``helpers.checks.EXERCISES``: ``{key: exercise}`` (see :func:`exercise_info`)."""
     from helpers.checks import EXERCISES
 
     return EXERCISES
+
+
+def exercise_info(entry: object) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``(title, ((what, hint), ...))`` of one entry of ``helpers.checks.EXERCISES``.
+
+    An entry is an object with ``title`` and ``checks`` (each check with ``what``
+    and ``hint``), or a ``(title, make_checks)`` pair whose checks are read from
+    the source of ``make_checks`` without running it.
+    """
+    title = getattr(entry, "title", None)
+    if isinstance(title, str):
+        checks = getattr(entry, "checks", ())
+        checks = () if callable(checks) else checks
+        tests = tuple((c.what, c.hint) for c in checks
+                      if isinstance(getattr(c, "what", None), str)
+                      and isinstance(getattr(c, "hint", None), str))
+        return title, tests
+    title, make_checks = entry[0], entry[1]
+    return str(title), _check_tests(make_checks)
 
 
 def checked_names(title: str) -> set[str]:
@@ -490,7 +509,7 @@ def _chapter_checks(path: str, cells: list, pieces: list[Piece]) -> None:
                     f"{path}, cell {index} (0-based; first line: {first_code_line(cell.source)!r}) "
                     f"runs check_exercise({key!r}), which helpers/checks.py does not know (it "
                     f"knows {', '.join(sorted(exercises))}). Fix the cell's exercise name.")
-            title, make_checks = exercises[key]
+            title, tests = exercise_info(exercises[key])
             names = checked_names(title)
             targets = [p for n in names for p in by_name.get(n, [])]
             if not targets:
@@ -499,7 +518,7 @@ def _chapter_checks(path: str, cells: list, pieces: list[Piece]) -> None:
                     f"helpers/checks.py, which names {sorted(names)}, but the chapter's export "
                     "cells define none of them, so the hints cannot say which piece it tests. "
                     "Make the title name the checked pieces ('Exercise N · Cls.method and f').")
-            info = CheckInfo(key, index, _check_tests(make_checks))
+            info = CheckInfo(key, index, tests)
             for piece in targets:
                 piece.check = info
 
@@ -558,6 +577,9 @@ def build(path: Path, only: set[str] | None = None) -> StudentVersion:
             if index in stubbable:
                 where = f"{rel}, cell {index} (0-based)"
                 cell.source = _stub_cell(cell.source, stubbable[index], where)
+                # of its metadata only the tags stay (anything else may describe the answer)
+                tags = cell.metadata.get("tags")
+                cell.metadata = nbformat.NotebookNode({"tags": tags} if tags else {})
                 cells.append(cell)
                 cells.append(_hint_cell([p for p, _ in stubbable[index]], f"{HINT_TAG}-{index}"))
                 continue
