@@ -335,13 +335,20 @@ def recipe(piece: Piece) -> str:
     return text + ":" + items
 
 
-def _hint_cell(pieces: list[Piece], cell_id: str) -> nbformat.NotebookNode:
-    """The folded Markdown cell of second-stage hints under one stubbed export cell."""
+def _hint_cell(pieces: list[Piece], cell_id: str | None) -> nbformat.NotebookNode:
+    """The folded Markdown cell of second-stage hints under one stubbed export cell.
+
+    ``cell_id``: a fixed id (so the student version is the same at every run), or
+    ``None`` for a notebook older than nbformat 4.5, whose cells have no id.
+    """
     body = "\n".join(recipe(p) for p in pieces)
     source = ("<details>\n<summary>✏️ Hint 2 for the cell above: the recipe "
               "(open it only when you are stuck)</summary>\n\n" + body + "\n\n</details>")
     cell = nbformat.v4.new_markdown_cell(source, metadata={"tags": [HINT_TAG]})
-    cell.id = cell_id
+    if cell_id is None:
+        cell.pop("id", None)
+    else:
+        cell.id = cell_id
     return cell
 
 
@@ -581,7 +588,9 @@ def build(path: Path, only: set[str] | None = None) -> StudentVersion:
                 tags = cell.metadata.get("tags")
                 cell.metadata = nbformat.NotebookNode({"tags": tags} if tags else {})
                 cells.append(cell)
-                cells.append(_hint_cell([p for p, _ in stubbable[index]], f"{HINT_TAG}-{index}"))
+                with_ids = (nb.nbformat, nb.nbformat_minor) >= (4, 5)
+                cells.append(_hint_cell([p for p, _ in stubbable[index]],
+                                        f"{HINT_TAG}-{index}" if with_ids else None))
                 continue
         cells.append(cell)
     nb.cells = cells
