@@ -37,6 +37,7 @@ import tensorflow as tf
 from keras import ops
 
 from ..data.datasets import check_images, check_labels
+from .profile import check_count
 
 
 class TrainableModel(keras.Model):
@@ -197,6 +198,87 @@ class DisentanglingModel(Classifier):
         return self.decode(s, z, training=training)
 
 
+# ---------------------------------------------------------- checks at the entry points
+def check_model(model, needs: Sequence[str], fn: str, kind: str = "a disentangling model") -> None:
+    """Raise a clear ``TypeError`` unless ``model`` is a model object with the methods ``needs``.
+
+    ``fn`` is the function the learner called (named in the fix); ``kind`` says
+    which model it takes (``"a disentangling model"``, ``"a classifier"``).
+    """
+    if isinstance(model, type):
+        raise TypeError(f"{fn} needs {kind} object; got the class {model.__name__} itself. "
+                        f"Create one first, e.g. `model = {model.__name__}(...)`, and pass `model`.")
+    missing = [name for name in needs if not callable(getattr(model, name, None))]
+    if missing:
+        raise TypeError(f"{fn} needs {kind} (one with {', '.join(needs)}) as its first argument; "
+                        f"got {_short(model)} of type {type(model).__name__}, which has no "
+                        f"{missing[0]}. Pass the model first: `{fn}(model, ...)`.")
+
+
+def _short(value, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters, for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+_NUMBERS = object()  # marks "every value was a number"
+
+
+def check_label_input(labels, name: str = "y", example: str = "data.y_train") -> np.ndarray:
+    """Refuse what is not numbers before the label checks do arithmetic on it.
+
+    ``None``, text (``"3"``, ``np.array(["3"])``), booleans, complex numbers and
+    mixed objects raise a ``TypeError`` that names ``name``, says what came and
+    how to fix it (with ``example``, what to pass instead); anything numeric is
+    returned as an array for :func:`helpers.data.datasets.check_labels` to check
+    further (shape, whole numbers, range).
+    """
+    expected = f"{name} must be integer class labels"
+    if labels is None:
+        raise TypeError(f"{expected}; got None. Pass them, e.g. `{example}`.")
+    if isinstance(labels, (str, bytes)):
+        fix = (f"Write the number without quotes: `{int(labels)}`." if labels.strip().isdigit()
+               else f"Pass numbers, e.g. `{example}`.")
+        raise TypeError(f"{expected}; got the text {labels!r}. {fix}")
+    try:
+        arr = np.asarray(labels)
+    except ValueError as error:  # ragged nested lists
+        raise TypeError(f"{expected}; got {_short(labels)}, which is no array ({error}). "
+                        f"Pass one integer per item, e.g. `{example}`.") from None
+    if arr.dtype.kind in "US":
+        sample = arr.ravel()[:1].tolist()
+        sample = f", e.g. {sample[0]!r}" if sample else ""
+        raise TypeError(f"{expected}; got text (dtype {arr.dtype}{sample}). Convert it to "
+                        f"numbers first: `np.asarray({name}).astype(int)`.")
+    if arr.dtype.kind == "O":
+        odd = next((v for v in arr.ravel() if isinstance(v, (bool, np.bool_))
+                    or not isinstance(v, (int, float, np.integer, np.floating))), _NUMBERS)
+        if odd is _NUMBERS:  # numbers held as Python objects: let NumPy find their type
+            return check_label_input(np.asarray(arr.tolist()), name, example)
+        raise TypeError(f"{expected}; got a mix of values (dtype object) including {odd!r}. "
+                        f"Pass numbers only, e.g. `{example}`.")
+    if arr.dtype.kind == "b":
+        raise TypeError(f"{expected}; got True/False (dtype bool), which are not class labels. "
+                        f"Pass class numbers, e.g. `{example}` (or `np.asarray({name}, "
+                        "dtype=int)` if 0/1 is meant).")
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{expected}; got an array of dtype {arr.dtype}. Pass integer labels, "
+                        f"e.g. `{example}`.")
+    return arr
+
+
+def check_images_given(x, name: str = "x", example: str = "data.x_test") -> None:
+    """Raise a clear ``TypeError`` when ``x`` is ``None`` instead of images."""
+    if x is None:
+        raise TypeError(f"{name} must be images, an array (N, H, W, C); got None. Pass them, "
+                        f"e.g. `{example}`.")
+
+
+def _check_batch_size(batch_size, fn: str) -> int:
+    """``batch_size`` of the NumPy conveniences: a whole number >= 1."""
+    return check_count(batch_size, "batch_size", what=f"images per batch of {fn}", example=1000)
+
+
 # ---------------------------------------------------------- numpy conveniences
 def _batches(n: int, batch_size: int):
     for start in range(0, n, batch_size):
@@ -205,14 +287,23 @@ def _batches(n: int, batch_size: int):
 
 def _images_for(model: Classifier, x, name: str = "x") -> np.ndarray:
     """``x`` checked against what ``model`` takes: float images in [0, 1] of its shape."""
+    check_images_given(x, name)
     return check_images(x, name, shape=getattr(model, "image_shape", None))
 
 
 def _codes(values, width: int, name: str) -> np.ndarray:
     """A 2-D float32 array of codes ``(N, width)``, finite, or a clear error."""
+    where = "s, z = encode_all(model, x)"
+    if values is None:
+        raise TypeError(f"{name} must be codes of shape (N, {width}) for this model; got None. "
+                        f"Take them from the model, e.g. `{where}`.")
     arr = np.asarray(values)
+    if arr.ndim == 1 and arr.shape[0] == width:
+        raise ValueError(f"{name} must have shape (N, {width}) for this model; got {arr.shape}, "
+                         f"a single code. Add the batch axis: `{name}[None]`.")
     if arr.ndim != 2 or arr.shape[1] != width:
-        raise ValueError(f"{name} must have shape (N, {width}) for this model; got {arr.shape}.")
+        raise ValueError(f"{name} must have shape (N, {width}) for this model; got {arr.shape}. "
+                         f"Take codes from this model, e.g. `{where}`.")
     if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must be real numbers; got dtype {arr.dtype}.")
     arr = arr.astype(np.float32, copy=False)
@@ -223,6 +314,8 @@ def _codes(values, width: int, name: str) -> np.ndarray:
 
 def encode_all(model: DisentanglingModel, x: np.ndarray, batch_size: int = 1000):
     """``(s, z)`` as NumPy arrays for all images, computed in batches."""
+    check_model(model, ("encode",), "encode_all")
+    batch_size = _check_batch_size(batch_size, "encode_all")
     x = _images_for(model, x)
     s_parts, z_parts = [], []
     for sl in _batches(len(x), batch_size):
@@ -235,10 +328,14 @@ def encode_all(model: DisentanglingModel, x: np.ndarray, batch_size: int = 1000)
 def decode_all(model: DisentanglingModel, s: np.ndarray, z: np.ndarray,
                batch_size: int = 1000) -> np.ndarray:
     """Images for all ``(s, z)`` pairs as a NumPy array, computed in batches."""
+    check_model(model, ("decode",), "decode_all")
+    batch_size = _check_batch_size(batch_size, "decode_all")
     s = _codes(s, model.content_dim, "s")
     z = _codes(z, model.style_dim, "z")
     if len(s) != len(z):
-        raise ValueError(f"s and z must have the same length; got {len(s)} and {len(z)}.")
+        raise ValueError(f"s and z must have the same length; got {len(s)} and {len(z)}. "
+                         "Pass one style code per content code (e.g. `np.repeat(z, len(s), 0)` "
+                         "for one style with every content).")
     parts = [
         ops.convert_to_numpy(model.decode(ops.convert_to_tensor(s[sl]),
                                           ops.convert_to_tensor(z[sl]), training=False))
@@ -249,6 +346,8 @@ def decode_all(model: DisentanglingModel, s: np.ndarray, z: np.ndarray,
 
 def predict_proba(model: Classifier, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Class probabilities for all images as a NumPy array."""
+    check_model(model, ("classify",), "predict_proba", kind="a classifier")
+    batch_size = _check_batch_size(batch_size, "predict_proba")
     x = _images_for(model, x)
     return np.concatenate([
         ops.convert_to_numpy(model.classify(ops.convert_to_tensor(x[sl]), training=False))
@@ -258,12 +357,16 @@ def predict_proba(model: Classifier, x: np.ndarray, batch_size: int = 1000) -> n
 
 def reconstruct_all(model: DisentanglingModel, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Reconstructions ``decode(encode(x))`` for all images."""
+    check_model(model, ("encode", "decode"), "reconstruct_all")
+    batch_size = _check_batch_size(batch_size, "reconstruct_all")
     s, z = encode_all(model, x, batch_size)  # checks x
     return decode_all(model, s, z, batch_size)
 
 
 def content_codes(model: DisentanglingModel, labels) -> np.ndarray:
     """``content_for_label`` as a NumPy array (labels checked against ``num_classes``)."""
+    check_model(model, ("content_for_label",), "content_codes")
+    labels = check_label_input(labels, "labels", example="[0, 1, 2]")
     labels = check_labels(np.atleast_1d(labels), model.num_classes, "labels")
     return ops.convert_to_numpy(model.content_for_label(labels))
 
@@ -274,8 +377,9 @@ def fit_class_prototypes(model: DisentanglingModel, x: np.ndarray, y: np.ndarray
     Every class must have at least one image in ``x``: a class without one
     would get no prototype.
     """
+    check_model(model, ("encode",), "fit_class_prototypes")
     x = _images_for(model, x)
-    y = check_labels(y, model.num_classes, "y", n=len(x))
+    y = check_labels(check_label_input(y, "y"), model.num_classes, "y", n=len(x))
     absent = sorted(set(range(model.num_classes)) - set(np.unique(y).tolist()))
     if absent:
         raise ValueError(f"fit_class_prototypes needs images of every class; y has none of "

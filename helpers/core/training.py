@@ -15,7 +15,11 @@ updates, bit for bit, with less Python between them.
 
 It returns a :class:`TrainingLog` (losses per epoch, ready for
 :func:`helpers.viz.plots.plot_history`).  Calling :func:`train` again continues
-training and appends to the same log.
+training (pass ``log=`` to append to the same log) with new shuffle orders: the
+ones a single longer call would have drawn.
+
+Every argument of :func:`train` is checked before anything runs, with errors
+that say what was expected, what came and how to fix it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import sys
 import textwrap
 import time
 import warnings
+import weakref
 from dataclasses import dataclass, field
 
 import keras
@@ -34,7 +39,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..data.datasets import check_images, check_labels
-from .profile import check_seed
+from .interface import _short, check_images_given, check_label_input
+from .profile import check_count, check_seed
 
 
 def set_seed(seed: int) -> None:
@@ -59,8 +65,19 @@ def release_memory() -> None:
             pass
 
 
+def shuffled_indices(n: int, seed: int = 0) -> tf.data.Dataset:
+    """The indices ``0..n-1`` in a new order every time the pipeline is iterated.
+
+    The orders form one stream fixed by ``seed`` and TensorFlow's global seed
+    (which :func:`set_seed` sets) at the moment this is called; each pass over
+    the pipeline (each epoch) draws the next order from that stream, also
+    through pipelines built on top of it later.
+    """
+    return tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True)
+
+
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
-                 seed: int = 0) -> tf.data.Dataset:
+                 seed: int = 0, order: tf.data.Dataset | None = None) -> tf.data.Dataset:
     """A ``tf.data`` pipeline of ``(x, y)`` batches, reshuffled every epoch with a fixed seed.
 
     Only the *indices* are shuffled; each batch is then gathered from the NumPy
@@ -68,11 +85,20 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = 
     two more copies of the images alive (a constant and a full shuffle buffer:
     about 375 MB for all of MNIST), too much for Binder's 2 GB. The order is the
     same as that pipeline's for the same seed.
+
+    ``order`` (from :func:`shuffled_indices`) is an index stream to go on
+    drawing from instead of a new one; :func:`train` passes the one a model's
+    earlier run drew from, so a continued run gets new orders.
     """
+    batch_size = check_count(batch_size, "batch_size", what="images per training step",
+                             example=100)
     x, y = np.asarray(x), np.asarray(y)
-    ds = tf.data.Dataset.range(len(x))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if order is not None:
+        ds = order
+    elif shuffle:
+        ds = shuffled_indices(len(x), check_seed(seed))
+    else:
+        ds = tf.data.Dataset.range(len(x))
 
     def take(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return x[index], y[index]
@@ -85,6 +111,22 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = 
         return xb, yb
 
     return ds.batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
+
+
+# Each model's shuffle streams, by (seed, number of images): a continued train() call
+# draws its orders from where the model's earlier calls left the stream.
+_STREAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _order_for(model: keras.Model, n: int, seed: int) -> tf.data.Dataset:
+    """The index stream of ``model`` for ``seed`` and ``n`` images, new on its first use.
+
+    Call it right after :func:`set_seed`: a new stream takes the global seed then.
+    """
+    streams = _STREAMS.setdefault(model, {})
+    if (seed, n) not in streams:
+        streams[(seed, n)] = shuffled_indices(n, seed)
+    return streams[(seed, n)]
 
 
 @dataclass
@@ -267,6 +309,61 @@ class WarnIfStuck(keras.callbacks.Callback):
         )
 
 
+def _check_model(model) -> None:
+    """A compiled Keras model, or a clear error."""
+    if isinstance(model, type):
+        raise TypeError(f"train needs a model object; got the class {model.__name__} itself. "
+                        f"Create and compile one first: `model = {model.__name__}(...)`, "
+                        "`model.compile(optimizer='adam')`.")
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"train needs a Keras model as its first argument; got {_short(model)} of "
+                        f"type {type(model).__name__}. Pass the model first: "
+                        "`train(model, x, y, epochs=10)`.")
+    if getattr(model, "optimizer", None) is None:
+        raise RuntimeError("Compile the model first, e.g. `model.compile(optimizer='adam')`.")
+
+
+def _check_validation_data(validation_data) -> tuple:
+    """``(x_val, y_val)``: a tuple or list of two, or a clear error."""
+    fix = "Pass both, e.g. `validation_data=(data.x_test, data.y_test)`."
+    if not isinstance(validation_data, (tuple, list)):
+        came = (f"an array of shape {validation_data.shape}" if hasattr(validation_data, "shape")
+                else f"{_short(validation_data)} of type {type(validation_data).__name__}")
+        raise TypeError(f"validation_data must be a pair (x_val, y_val) of images and labels; "
+                        f"got {came}. {fix}")
+    if len(validation_data) != 2:
+        raise ValueError(f"validation_data must be a pair (x_val, y_val) of images and labels; "
+                         f"got a {type(validation_data).__name__} of {len(validation_data)} "
+                         f"item(s). {fix}")
+    return tuple(validation_data)
+
+
+def _check_options(label, log, callbacks) -> list:
+    """Check ``label``, ``log`` and ``callbacks``; return the callbacks as a list."""
+    if not isinstance(label, str):
+        raise TypeError(f"label (the name shown before the progress line) must be text; got "
+                        f"{_short(label)} of type {type(label).__name__}. Use e.g. "
+                        f"`label={str(label)!r}`.")
+    if log is not None and not isinstance(log, TrainingLog):
+        raise TypeError(f"log must be the TrainingLog an earlier train() returned (to continue "
+                        f"it), or None; got {_short(log)} of type {type(log).__name__}. Use "
+                        "`log = train(...)` and then `train(..., log=log)`.")
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, keras.callbacks.Callback):
+        raise TypeError(f"callbacks must be a list of Keras callbacks; got one "
+                        f"{type(callbacks).__name__}. Put it in a list: `callbacks=[callback]`.")
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of Keras callbacks; got {_short(callbacks)} of "
+                        f"type {type(callbacks).__name__}. Use e.g. `callbacks=[my_callback]`.")
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise TypeError(f"callbacks[{i}] must be a keras.callbacks.Callback; got "
+                            f"{_short(callback)} of type {type(callback).__name__}. Pass "
+                            "callback objects (subclasses of keras.callbacks.Callback).")
+    return list(callbacks)
+
+
 def train(
     model: keras.Model,
     x: np.ndarray,
@@ -285,20 +382,42 @@ def train(
     Args:
         model: a compiled :class:`keras.Model` whose ``train_step`` takes ``(x, y)``.
         x, y: images in [0, 1] shaped ``(N, H, W, C)`` and integer labels.
-        epochs, batch_size, seed: the usual; the seed fixes initial shuffling.
+        epochs, batch_size: whole numbers >= 1 (``bool``, floats and text are refused).
+        seed: fixes the random state and the stream of shuffle orders, one per epoch.
+            The first call on a model takes the stream's first orders; a continued
+            call (the same model, seed and number of images) goes on with the next
+            ones, so it never repeats an order: ``train(epochs=3)`` then
+            ``train(epochs=2)`` sees the orders of one ``train(epochs=5)``, and the
+            same calls with the same seeds give the same weights, bit for bit.
         validation_data: optional ``(x_val, y_val)`` evaluated after each epoch.
         log: a log to append to (to continue an earlier run).
         label: a name shown in front of the progress line.
-        callbacks: extra Keras callbacks (e.g. an annealing schedule).
+        callbacks: extra Keras callbacks (e.g. an annealing schedule), in a list.
+
+    Every argument is checked before anything runs; a wrong one raises a
+    ``TypeError`` or ``ValueError`` that says what was expected, what came and
+    how to fix it.
     """
-    if getattr(model, "optimizer", None) is None:
-        raise RuntimeError("Compile the model first, e.g. `model.compile(optimizer='adam')`.")
+    _check_model(model)
+    epochs = check_count(epochs, "epochs", what="passes over the training data", example=10)
+    batch_size = check_count(batch_size, "batch_size", what="images per training step",
+                             example=100)
+    seed = check_seed(seed)
+    extra_callbacks = _check_options(label, log, callbacks)
     shape = getattr(model, "train_image_shape", None)  # None: the model does not say
+    check_images_given(x, "x", "data.x_train")
     x = check_images(x, "x", shape=shape)
-    num_classes = getattr(model, "num_classes", int(np.max(y)) + 1)
+    y = check_label_input(y, "y")
+    num_classes = getattr(model, "num_classes", None)
+    if num_classes is None:  # a model without classes: labels 0..max(y)
+        num_classes = int(np.max(y)) + 1 if y.size and np.isfinite(y).all() else 1
     y = check_labels(y, num_classes, "y", n=len(x))
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1; got {epochs}.")
+    if validation_data is not None:
+        xv, yv = _check_validation_data(validation_data)
+        check_images_given(xv, "x_val")
+        xv = check_images(xv, "x_val", shape=shape)
+        yv = check_labels(check_label_input(yv, "y_val", "data.y_test"), num_classes, "y_val",
+                          n=len(xv))
     if model.steps_per_execution == 1 and getattr(model, "train_function", None) is None:
         # Several steps per call of the compiled step: the same updates in the same order
         # (bit for bit), without Python's per-step overhead, which is most of the time a
@@ -308,11 +427,11 @@ def train(
         model.prepare_logging(x[:2], y[:2])
     release_memory()  # what earlier models and cells left behind
     set_seed(seed)
-    data = make_dataset(x, y, batch_size, shuffle=True, seed=seed)
+    # A model's first call: a new stream, as make_dataset(..., seed=seed) would make it; a
+    # continued call goes on drawing from that stream (new orders, never the first ones again).
+    data = make_dataset(x, y, batch_size, order=_order_for(model, len(x), seed))
     val = None
     if validation_data is not None:
-        xv = check_images(validation_data[0], "x_val", shape=shape)
-        yv = check_labels(validation_data[1], num_classes, "y_val", n=len(xv))
         val = make_dataset(xv, yv, max(batch_size, 500), shuffle=False)
     log = log if log is not None else TrainingLog()
     start = time.perf_counter()
@@ -323,7 +442,7 @@ def train(
         verbose=0,
         shuffle=False,  # the tf.data pipeline already reshuffles every epoch
         callbacks=[ProgressLine(label=label), StopOnNaN(),
-                   WarnIfStuck(previous=log.history.get("loss")), *(callbacks or [])],
+                   WarnIfStuck(previous=log.history.get("loss")), *extra_callbacks],
     )
     log.extend(result.history, time.perf_counter() - start)
     release_memory()
