@@ -1,11 +1,11 @@
 """Data for the course: MNIST, SVHN (and its offline stand-in), checks and subsets.
 
-=============  ============================================================
-``datasets``   :class:`Dataset`, input checks, reproducible subsets
-``downloads``  checksummed, atomic, time-bounded downloads and the cache
+=============  =============================================================================
+``datasets``   :class:`Dataset` (with its ``provenance``), input checks, reproducible subsets
+``downloads``  checksummed, atomic downloads under one deadline and a size cap; the cache
 ``mnist``      :func:`load_mnist` (data directory, cache, download, fallback)
 ``svhn``       :func:`load_svhn` and the house-number stand-in
-=============  ============================================================
+=============  =============================================================================
 """
 
 from .datasets import (

@@ -1,8 +1,10 @@
 """Datasets as the course passes them around, and the checks every entry point uses.
 
-* :class:`Dataset` — train/test images (float32 in [0, 1], ``(N, H, W, C)``) and labels;
+* :class:`Dataset` — train/test images (float32 in [0, 1], ``(N, H, W, C)``), labels
+  and where they came from (``provenance``, built by :func:`make_provenance`);
 * :func:`check_images`, :func:`check_labels` — validate what a learner passes in,
-  with errors that say how to fix it;
+  with errors that say how to fix it; :func:`check_subset_size` and
+  :func:`check_subset_seed` do the same for the loaders' sizes and seed;
 * :func:`check_raw_pixels`, :func:`check_raw_labels` — validate what a data file holds
   before the loaders scale it;
 * :func:`stratified_indices`, :func:`balanced_indices`, :func:`balanced_subset`,
