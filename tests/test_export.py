@@ -147,6 +147,6 @@ def test_modules_are_written_atomically(tmp_path, monkeypatch):
 def test_compile_error_message_names_cell_line_and_fix():
     message = export.compile_error("#| export\ndef f(x):\n\treturn x\n        return 2\n",
                                    "chapters/09_x.ipynb, cell 4 (0-based)")
-    assert message.startswith("chapters/09_x.ipynb, cell 4 (0-based) (first line: 'def f(x):')")
+    assert message.startswith("chapters/09_x.ipynb, cell 4 (0-based), first line 'def f(x):',")
     assert "line 4 of the cell" in message and "return 2" in message
     assert export.compile_error("#| export\ndef f(x):\n    return x\n", "here") is None

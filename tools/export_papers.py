@@ -85,12 +85,12 @@ def first_code_line(source: str) -> str:
     return first if len(first) <= 70 else first[:67] + "..."
 
 
-def compile_error(source: str, where: str) -> str | None:
+def compile_error(source: str, where: str, unit: str = "cell") -> str | None:
     """``None`` if ``source`` (one cell's code) compiles, else what the compiler said.
 
-    The message names ``where`` (e.g. ``"chapters/01_xcov.ipynb, cell 5"``), the
-    cell's first line, and the compiler's error with its line (counted in the cell,
-    the marker line being line 1) and the text of that line.
+    The message names ``where`` (e.g. ``"chapters/01_xcov.ipynb, cell 5 (0-based)"``),
+    the cell's first line, and the compiler's error with its line (counted in the
+    ``unit``, a cell's marker line being line 1) and the text of that line.
     """
     try:
         compile(source, where, "exec", dont_inherit=True)
@@ -100,10 +100,10 @@ def compile_error(source: str, where: str) -> str | None:
         if line and err.offset:
             pointer = "\n      " + " " * max(0, min(err.offset, len(line) + 1) - 1) + "^"
         shown = f"\n      {line}{pointer}" if line.strip() else ""
-        return (f"{where} (first line: {first_code_line(source)!r}) does not compile: "
-                f"{type(err).__name__} at line {err.lineno} of the cell: {err.msg}{shown}")
+        return (f"{where}, first line {first_code_line(source)!r}, does not compile: "
+                f"{type(err).__name__} at line {err.lineno} of the {unit}: {err.msg}{shown}")
     except ValueError as err:  # e.g. a NUL character in the source
-        return (f"{where} (first line: {first_code_line(source)!r}) does not compile: "
+        return (f"{where}, first line {first_code_line(source)!r}, does not compile: "
                 f"ValueError: {err}")
     return None
 
@@ -156,7 +156,7 @@ def render_module(notebook: Path) -> str | None:
         '"""\n'
     )
     text = header + "\n\n" + "\n\n\n".join(sources) + "\n"
-    error = compile_error(text, f"the module made of {rel}'s export cells")
+    error = compile_error(text, f"the module made of {rel}'s export cells", unit="module")
     if error:  # each cell compiles, yet together they do not (e.g. a trailing backslash)
         raise ExportError([error])
     return text
