@@ -258,7 +258,9 @@ def check_label_input(labels, name: str = "y", example: str = "data.y_train") ->
         raise TypeError(f"{expected}; got a mix of values (dtype object) including {odd!r}. "
                         f"Pass numbers only, e.g. `{example}`.")
     if arr.dtype.kind == "b":
-        raise TypeError(f"{expected}; got True/False (dtype bool), which are not class labels. "
+        came = (f"{arr.item()!r}, a bool, which is not a class label" if arr.ndim == 0
+                else "True/False (dtype bool), which are not class labels")
+        raise TypeError(f"{expected}; got {came}. "
                         f"Pass class numbers, e.g. `{example}` (or `np.asarray({name}, "
                         "dtype=int)` if 0/1 is meant).")
     if arr.dtype.kind not in "iuf":

@@ -334,7 +334,7 @@ def _check_validation_data(validation_data) -> tuple:
     if len(validation_data) != 2:
         raise ValueError(f"validation_data must be a pair (x_val, y_val) of images and labels; "
                          f"got a {type(validation_data).__name__} of {len(validation_data)} "
-                         f"item(s). {fix}")
+                         f"item{'' if len(validation_data) == 1 else 's'}. {fix}")
     return tuple(validation_data)
 
 
@@ -360,7 +360,8 @@ def _check_options(label, log, callbacks) -> list:
         if not isinstance(callback, keras.callbacks.Callback):
             raise TypeError(f"callbacks[{i}] must be a keras.callbacks.Callback; got "
                             f"{_short(callback)} of type {type(callback).__name__}. Pass "
-                            "callback objects (subclasses of keras.callbacks.Callback).")
+                            "callback objects only, e.g. "
+                            "`callbacks=[keras.callbacks.TerminateOnNaN()]`.")
     return list(callbacks)
 
 
