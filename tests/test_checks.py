@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
-from helpers.checks import EXERCISES, REPORT_ENV, check_exercise
+from helpers.checks import EXERCISES, check_exercise
 from helpers.papers.jade import class_matching_divergence
 from helpers.papers.ksparse_cvae import KSparse
 from helpers.papers.two_step import ContentClassifier, TwoStepModel
@@ -160,18 +158,6 @@ def test_a_stub_is_reported_as_not_written(exercise, stub, capsys):
     out = capsys.readouterr().out
     assert report.status == "not written" and report.passed == 0
     assert "not written yet" in out and "Hint:" in out
-
-
-def test_reports_are_logged_for_the_class_check(tmp_path, monkeypatch):
-    log = tmp_path / "checks.jsonl"
-    monkeypatch.setenv(REPORT_ENV, str(log))
-    check_exercise("xcov_penalty", xcov_penalty)
-    check_exercise("xcov_penalty", _stub)
-    rows = [json.loads(line) for line in log.read_text().splitlines()]
-    assert rows == [
-        {"exercise": "xcov_penalty", "status": "pass", "passed": 4, "total": 4},
-        {"exercise": "xcov_penalty", "status": "not written", "passed": 0, "total": 4},
-    ]
 
 
 def test_unknown_exercise_is_a_clear_error():
