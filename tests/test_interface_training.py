@@ -3,6 +3,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from keras import ops
 
 from helpers.core.interface import (
@@ -19,6 +20,8 @@ from helpers.core.training import (
     StuckTrainingWarning,
     TrainingLog,
     WarnIfStuck,
+    make_dataset,
+    set_seed,
     train,
 )
 from helpers.papers.warmup import Autoencoder, ConditionalAutoencoder
@@ -392,3 +395,120 @@ def test_seeds_and_profiles_are_checked():
     assert check_seed(np.int64(3)) == 3
     with pytest.raises(TypeError, match="string"):
         get_profile(3)
+
+
+# ------------------------------------------------------ counts: NumPy integers are ints
+def test_numpy_integers_are_taken_as_counts(tiny_images):
+    x, y = tiny_images
+    model = ConditionalAutoencoder(style_dim=2, hidden=(8,))
+    model.compile(optimizer="adam")
+    log = train(model, x, y, epochs=np.int64(1), batch_size=np.int32(30), seed=np.int64(0))
+    assert log.epochs == 1
+    s, z = encode_all(model, x, batch_size=np.int64(7))
+    assert s.shape == (60, 10)
+    assert decode_all(model, s, z, batch_size=np.uint8(9)).shape == x.shape
+    np.testing.assert_array_equal(content_codes(model, np.int64(3)), np.eye(10)[[3]])
+    np.testing.assert_array_equal(content_codes(model, np.array([1, 2], dtype=object)),
+                                  np.eye(10)[[1, 2]])
+
+
+# ------------------------------------------------ continued training: new shuffle orders
+class _Recording(ConditionalAutoencoder):
+    """Records which images each training step sees: pixel (0, 0) holds the image's number / n."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.seen: list = []
+
+    def _see(self, ids: np.ndarray) -> np.ndarray:
+        self.seen.append(ids.copy())
+        return ids
+
+    def train_step(self, data):
+        x, y = data
+        ids = tf.numpy_function(self._see, [x[:, 0, 0, 0]], tf.float32, stateful=True)
+        with tf.control_dependencies([ids]):
+            return super().train_step((tf.identity(x), y))
+
+
+def _numbered_images(n: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    x = np.random.default_rng(1).random((n, 28, 28, 1), dtype=np.float32)
+    x[:, 0, 0, 0] = np.arange(n) / n
+    return x, np.arange(n) % 10
+
+
+def _orders_and_weights(pieces: list[int], seed: int = 4):
+    """Train a new recording model with train() calls of ``pieces`` epochs (batch 10)."""
+    x, y = _numbered_images()
+    set_seed(seed)
+    model = _Recording(style_dim=2, hidden=(8,))
+    model.compile(optimizer="adam")
+    log = None
+    for epochs in pieces:
+        log = train(model, x, y, epochs=epochs, batch_size=10, seed=seed, log=log)
+    ids = np.round(np.concatenate([np.asarray(b) for b in model.seen]) * len(x)).astype(int)
+    return ids.reshape(-1, len(x)), [w.numpy() for w in model.weights], log
+
+
+def test_continued_training_draws_new_orders_those_of_one_longer_call():
+    """Issue 34: a second train() on the same model replayed the first call's orders."""
+    whole, whole_weights, _ = _orders_and_weights([5])
+    pieces, pieces_weights, log = _orders_and_weights([3, 2])
+    assert log.epochs == 5
+    for order in pieces:  # every epoch saw every image once
+        np.testing.assert_array_equal(np.sort(order), np.arange(40))
+    first = {tuple(o) for o in pieces[:3]}
+    assert len({tuple(o) for o in whole}) == 5
+    assert not first & {tuple(o) for o in pieces[3:]}, "the continued call repeated an order"
+    np.testing.assert_array_equal(pieces, whole)  # the orders of one 5-epoch call
+    for a, b in zip(pieces_weights, whole_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_continued_training_is_reproducible_bit_for_bit():
+    """The same seed and the same sequence of calls give the same orders and weights."""
+    first = _orders_and_weights([2, 1, 2], seed=7)
+    again = _orders_and_weights([2, 1, 2], seed=7)
+    np.testing.assert_array_equal(first[0], again[0])
+    for a, b in zip(first[1], again[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = _orders_and_weights([2, 1, 2], seed=8)
+    assert not np.array_equal(first[0], other[0])  # the seed does choose the orders
+
+
+def test_continued_noisy_model_equals_one_longer_call(tiny_images):
+    """A model that draws noise (its own SeedGenerator): pieces and whole agree bit for bit."""
+    from helpers.papers.ksparse_cvae import KSparseCVAE
+
+    x, y = tiny_images
+    weights = []
+    for pieces in ([4], [1, 3]):
+        set_seed(3)
+        model = KSparseCVAE(k=2, style_dim=3, hidden=(16,))
+        model.compile(optimizer="adam")
+        for epochs in pieces:
+            train(model, x, y, epochs=epochs, batch_size=20, seed=3)
+        weights.append([w.numpy() for w in model.weights])
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_first_call_trains_on_the_seeded_pipeline_as_before(tiny_images):
+    """A model's first train() call is unchanged: set_seed(seed), then make_dataset(..., seed)
+    fed to fit, as train() did before continued calls drew new orders (chapters' outputs)."""
+    x, y = tiny_images
+    weights = {}
+    for path in ("train", "fit"):
+        set_seed(5)
+        model = ConditionalAutoencoder(style_dim=2, hidden=(16,))
+        model.compile(optimizer="adam", steps_per_execution=STEPS_PER_EXECUTION)
+        if path == "train":
+            train(model, x, y, epochs=3, batch_size=20, seed=5)
+        else:
+            model.prepare_logging(x[:2], y[:2])
+            set_seed(5)
+            model.fit(make_dataset(x, y, 20, shuffle=True, seed=5), epochs=3, verbose=0,
+                      shuffle=False)
+        weights[path] = [w.numpy() for w in model.weights]
+    for a, b in zip(weights["train"], weights["fit"], strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from helpers import _onednn_advice
-
 ROOT = Path(__file__).resolve().parent.parent
 VAR = "TF_ENABLE_ONEDNN_OPTS"
 
@@ -90,6 +88,8 @@ def test_tensorflow_first_with_onednn_off_does_not_warn():
     (True, "0", None, False),     # cannot tell, but the variable says off
 ])
 def test_onednn_advice(tf_first, value, enabled, warns):
+    from helpers import _onednn_advice
+
     advice = _onednn_advice(tf_first, value, enabled)
     assert (advice is not None) == warns
     if warns:
