@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
+from helpers import checks
 from helpers.checks import EXERCISES, check_exercise
 from helpers.papers.jade import class_matching_divergence
 from helpers.papers.ksparse_cvae import KSparse
@@ -163,3 +167,104 @@ def test_a_stub_is_reported_as_not_written(exercise, stub, capsys):
 def test_unknown_exercise_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown exercise 'xcov'; the checks know"):
         check_exercise("xcov", xcov_penalty)
+
+
+# ------------------------------------------------------- probe / judge, the grading half
+@pytest.mark.parametrize("exercise", sorted(REFERENCE))
+def test_the_chapters_code_passes_on_inputs_of_any_seed(exercise):
+    """The class check draws new inputs every run: the reference passes on all of them."""
+    for seed in (1, 2**40 + 3):
+        inputs = checks.make_inputs(exercise, seed)
+        report = checks.judge(exercise, inputs, checks.run_probes(exercise, REFERENCE[exercise],
+                                                                  inputs))
+        assert report.status == "pass", (seed, str(report))
+
+
+@pytest.mark.parametrize("exercise, wrong", [
+    ("xcov_penalty", xcov_uncentred), ("xcov_penalty", xcov_no_half),
+    ("ksparse_gate", ThresholdGate), ("class_matching_divergence", divergence_sum),
+    ("class_matching_divergence", divergence_one_way)])
+def test_a_typical_mistake_fails_on_inputs_of_any_seed(exercise, wrong):
+    for seed in (1, 2**40 + 3):
+        inputs = checks.make_inputs(exercise, seed)
+        report = checks.judge(exercise, inputs, checks.run_probes(exercise, wrong, inputs))
+        assert report.status == "fail", (seed, str(report))
+
+
+def test_raw_outputs_survive_the_json_round_trip():
+    inputs = checks.make_inputs("xcov_penalty", 5)
+    results = checks.run_probes("xcov_penalty", xcov_penalty, inputs)
+    sent = json.loads(json.dumps(checks.encode_probe_results(results)))
+    back = checks.decode_probe_results(sent, len(EXERCISES["xcov_penalty"].checks))
+    assert checks.judge("xcov_penalty", inputs, back).status == "pass"
+    assert checks.decode_arrays(json.loads(json.dumps(checks.encode_arrays(inputs)))).keys() == \
+        inputs.keys()
+
+
+def test_the_judge_never_calls_the_learners_code():
+    calls = []
+
+    def spy(y, z):
+        calls.append(1)
+        return xcov_penalty(y, z)
+
+    inputs = checks.make_inputs("xcov_penalty", 3)
+    results = checks.run_probes("xcov_penalty", spy, inputs)
+    n = len(calls)
+    assert checks.judge("xcov_penalty", inputs, results).status == "pass" and len(calls) == n
+
+
+@pytest.mark.parametrize("bad, why", [
+    ([], "expected a JSON object"),
+    ({"v": {"kind": "str", "shape": [], "data": ["x"]}}, "is not bool/int/float"),
+    ({"v": {"kind": "float", "shape": [2], "data": [1.0]}}, "expected 2 numbers"),
+    ({"v": {"kind": "float", "shape": [10**9], "data": []}}, "shape must be"),
+    ({"v": {"kind": "float", "shape": [1], "data": ["1"]}}, "every value must be"),
+    ({"v": {"kind": "int", "shape": [1], "data": [True]}}, "every value must be"),
+    ({"v": {"kind": "float", "shape": [], "data": [1.0], "code": "x"}}, "expected keys"),
+])
+def test_untrusted_outputs_are_validated(bad, why):
+    with pytest.raises(ValueError, match=why):
+        checks.decode_arrays(bad)
+
+
+def test_untrusted_results_are_validated():
+    with pytest.raises(ValueError, match="at most 4 check results"):
+        checks.decode_probe_results([{"raised": ["E", ""]}] * 5, 4)
+    with pytest.raises(ValueError, match="must be"):
+        checks.decode_probe_results([{"outputs": {}, "raised": ["E", "x"]}], 4)
+    with pytest.raises(ValueError, match="not valid JSON"):
+        checks.decode_json("[" * 100_000)
+    (result,) = checks.decode_probe_results([{"raised": ["Not<b>Impl\x1b[31m", "a\nb"]}], 4)
+    assert result.raised == ("NotbImpl31m", "a")  # a name of word characters, one line
+
+
+def test_missing_results_and_malformed_outputs_never_pass():
+    inputs = checks.make_inputs("xcov_penalty", 3)
+    results = checks.run_probes("xcov_penalty", xcov_penalty, inputs)
+    short = checks.judge("xcov_penalty", inputs, results[:2])
+    assert short.status == "error" and short.passed == 2
+    renamed = [checks.ProbeResult(outputs={"other": np.zeros(())})] * 4
+    assert checks.judge("xcov_penalty", inputs, renamed).status == "fail"
+
+
+def test_a_check_without_an_assertion_is_an_error_not_a_pass(monkeypatch, capsys):
+    silent = checks.Check("checks nothing", lambda f, i, s: {"value": f(i["y"], i["z"])},
+                          lambda i, o, v: None, "no hint")
+    spec = EXERCISES["xcov_penalty"]
+    monkeypatch.setitem(EXERCISES, "xcov_penalty", dataclasses.replace(
+        spec, checks=(*spec.checks, silent)))
+    report = check_exercise("xcov_penalty", xcov_penalty)
+    assert report.status == "error" and not report and report.failed == ["checks nothing"]
+    assert "made no assertion" in capsys.readouterr().out
+    monkeypatch.setitem(EXERCISES, "xcov_penalty", dataclasses.replace(spec, checks=()))
+    report = check_exercise("xcov_penalty", xcov_penalty)
+    assert report.status == "error" and report.total == 0 and not report
+
+
+def test_no_report_file_is_written(tmp_path, monkeypatch):
+    """Grades never travel through a file the learner's code could write."""
+    monkeypatch.setenv("HF_CHECK_REPORT", str(tmp_path / "checks.jsonl"))
+    check_exercise("xcov_penalty", xcov_penalty)
+    assert not (tmp_path / "checks.jsonl").exists()
+    assert not hasattr(checks, "REPORT_ENV")

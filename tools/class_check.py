@@ -244,9 +244,12 @@ class Sandbox:
         self.uid_base = 1_000_000_000 + secrets.randbelow(500_000_000)
         self.drop_root = self.root_mode and (use_bwrap or all(
             _reachable_by_others(p) for p in (sys.base_prefix, sys.prefix, str(ROOT))))
-        data = os.environ.get("HF_DATA_DIR") or os.path.join(os.path.expanduser("~"),
-                                                             ".keras", "datasets")
-        self.data_dir = data if os.path.isdir(data) else None
+        # the teacher's data, read-only: HF_DATA_DIR if set, and the Keras download cache
+        data = os.environ.get("HF_DATA_DIR", "")
+        self.data_dir = os.path.realpath(data) if data and os.path.isdir(data) else None
+        cache = os.path.join(os.environ.get("KERAS_HOME") or os.path.join(
+            os.path.expanduser("~"), ".keras"), "datasets")
+        self.keras_cache = os.path.realpath(cache) if os.path.isdir(cache) else None
         if use_bwrap and self.bwrap is None:
             raise SandboxUnavailable(
                 "bubblewrap (bwrap) is not installed, so the notebooks cannot be sandboxed. "
@@ -307,6 +310,9 @@ class Sandbox:
                  "--size", str(lim.disk_mb << 19), "--perms", "1777", "--tmpfs", HOME]
         for dest, fd in files:
             args += ["--perms", "0444", "--file", str(fd), dest]
+        if self.keras_cache:
+            args += ["--perms", "1777", "--dir", f"{HOME}/.keras",
+                     "--ro-bind", self.keras_cache, f"{HOME}/.keras/datasets"]
         args += ["--chdir", HOME, "--clearenv"]
         return args
 
