@@ -46,15 +46,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import helpers  # noqa: E402, F401  (first: it sets TensorFlow's defaults, oneDNN off)
+
+# isort: split
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from helpers.core.training import set_seed, train  # noqa: E402
 from helpers.files import atomic_write, atomic_write_text  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "tools"))
-from teacher_tables import recorded_runs  # noqa: E402  (the chapters' recorded runs)
+from helpers.runs import chapter_runtimes  # noqa: E402
 
 PAGE = ROOT / "book" / "runtimes.md"
 FIGURE = ROOT / "book" / "_static" / "runtimes.png"
@@ -97,34 +98,27 @@ def _images(n: int, shape=(28, 28, 1), seed: int = 0) -> tuple[np.ndarray, np.nd
     return rng.random((n, *shape), dtype=np.float32), rng.integers(0, 10, n).astype(np.int64)
 
 
+def _benchmarked() -> dict[str, object]:
+    """``{chapter title: benchmark_model}``, from the chapters' own declarations."""
+    from helpers.chapters import chapters
+
+    return {c.title: c.spec.benchmark_model for c in chapters() if c.spec.benchmark_model}
+
+
 def build(name: str) -> keras.Model:
-    """A fresh model of the chapter ``name``, with the sizes of its ``book`` run."""
-    if name == "warm-up CAE":
-        from helpers.papers.warmup import ConditionalAutoencoder
-        return ConditionalAutoencoder(style_dim=2, beta=10.0)
-    if name == "XCov":
-        from helpers.papers.xcov import XCovAutoencoder
-        return XCovAutoencoder(style_dim=2, alpha=1.0, beta=10.0, gamma=10.0)
-    if name == "k-sparse CVAE":
-        from helpers.papers.ksparse_cvae import KSparseCVAE
-        return KSparseCVAE(k=1, style_dim=8)
-    if name == "JADE":
-        from helpers.papers.jade import JADE
-        xs, ys = _images(1000, (32, 32, 3), seed=1)
-        return JADE(xs, ys)
-    if name == "two-step (step 2)":
-        from helpers.papers.two_step import ContentClassifier, TwoStepModel
-        return TwoStepModel(ContentClassifier(content_dim=10), style_dim=16, rec_weight=50.0,
-                            adversary_steps=10)
-    raise ValueError(f"unknown model {name!r}")
+    """A fresh model of the chapter titled ``name``, with the sizes of its ``book`` run."""
+    models = _benchmarked()
+    if name not in models:
+        raise ValueError(f"Benchmark model: expected one of {sorted(models)}; got {name!r}.")
+    return models[name]()
 
 
-MODELS = ("warm-up CAE", "XCov", "k-sparse CVAE", "JADE", "two-step (step 2)")
+MODELS = tuple(_benchmarked())
 
 
 def _compile(model: keras.Model, name: str, xla: bool) -> None:
     kwargs = {"optimizer": keras.optimizers.Adam(1e-3), "jit_compile": xla}
-    if name.startswith("two-step"):
+    if hasattr(model, "adversary"):  # a model with a second optimiser (two-step)
         kwargs["adversary_optimizer"] = keras.optimizers.Adam(1e-3)
     model.compile(**kwargs)
 
@@ -216,7 +210,7 @@ def flops_table(result: dict) -> str:
 
 
 def chapter_table(recorded: dict) -> str:
-    """Each chapter's latest recorded runs (``teacher_tables.recorded_runs``)."""
+    """Each chapter's latest recorded runs (``helpers.runs.chapter_runtimes``)."""
     rows = ["| chapter | book run | smoke run | peak memory |", "|---|---|---|---|"]
     for name, r in recorded.items():
         book = f"{r['book_s'] / 60:.1f} min" if r["book_s"] else "—"
@@ -226,24 +220,17 @@ def chapter_table(recorded: dict) -> str:
     return "\n".join(rows)
 
 
-# Each chapter's target numbers: (chapter, target, measure, threshold, at least?, book
-# record's key(s), paper-scale setting, its key(s)); with several keys the best counts.
-TARGETS = (
-    ("01_xcov", "accuracy of y (the paper's)", 0.9835, True,
-     ("xcov_accuracy",), "paper", ("xcov_accuracy",)),
-    ("01_xcov", "MLP probe on z", 0.20, False, ("xcov_z_mlp",), "paper",
-     ("xcov_z_mlp",)),
-    ("02_ksparse_cvae", "accuracy, best gate", 0.985, True,
-     ("ks_k1_accuracy", "ks_k3_accuracy", "ks_k10_accuracy"), "paper",
-     ("k1_accuracy", "k3_accuracy", "k10_accuracy")),
-    ("02_ksparse_cvae", "linear probe on z, best gate", 0.20, False,
-     ("ks_k1_z_linear", "ks_k3_z_linear", "ks_k10_z_linear"), "paper",
-     ("k1_z_linear", "k3_z_linear", "k10_z_linear")),
-    ("04_two_step", "accuracy of S (step 1)", 0.99, True, ("ts_step1_acc",), "paper",
-     ("step1_acc",)),
-    ("04_two_step", "MLP probe on Z (paper scale: the sweep's best model)",
-     0.20, False, ("ts_twostep_z_mlp",), "paper-fresh-z4-wide", ("z_mlp",)),
-)
+def _targets() -> tuple:
+    """Each chapter's target numbers, from its declaration: (notebook, what, threshold,
+    at least?, book record's key(s), paper-scale setting, its key(s)); with several keys
+    the best counts."""
+    from helpers.chapters import chapters
+
+    return tuple((c.notebook, t.what, t.threshold, t.at_least, t.book_keys, t.setting, t.keys)
+                 for c in chapters() for t in c.spec.targets)
+
+
+TARGETS = _targets()
 
 
 def targets_table() -> str:
@@ -355,7 +342,8 @@ def render_page(page: str, result: dict, ci: dict | None = None) -> str:
         f"```{{figure}} _static/runtimes.png\n:alt: training throughput per model\n\n"
         "Training throughput at batch 100: the course's `train` and a plain `model.fit` "
         "of the same model.\n```\n\n"
-        f"Whole chapters, as recorded by `tools/execute_notebook.py`:\n\n{chapter_table(recorded_runs())}\n"
+        "Whole chapters, as recorded by `tools/execute_notebook.py`:\n\n"
+        f"{chapter_table(chapter_runtimes(ROOT / 'results'))}\n"
         "\nThe chapters' target numbers, and the wall time of the runs that reached them "
         "(✓) or not (✗): the `book` run of the whole chapter, and one seed of the paper-scale "
         "setting (`experiments/paper_scale.py`; chapter 3's ladder has no single target "

@@ -37,6 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import helpers  # noqa: E402, F401  (first: it sets TensorFlow's defaults, oneDNN off)
+
+# isort: split
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 

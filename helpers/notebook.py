@@ -197,7 +197,9 @@ def show_paper_scale_figure(notebook: str, setting: str, runs: list[dict],
     """
     png = paper_scale_figure(notebook, setting, runs[0]["seed"], name) if runs else None
     if png is None:
-        chapter = notebook.split("_", 1)[-1]  # "03_jade" -> "jade", as the script says
+        from .chapters import module_name
+
+        chapter = module_name(notebook)  # "03_jade" -> "jade", as the script says
         print(wrap(f"No {name} figure recorded in this copy: python "
                    f"experiments/paper_scale.py {chapter} {setting} --seeds 0 1 2"))
         return

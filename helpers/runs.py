@@ -33,10 +33,11 @@ from pathlib import Path
 from .files import atomic_write_text
 
 __all__ = [
-    "PAPER_SCALE_DIR", "RESULTS_DIR_ENV_VAR", "RecordRefused", "all_setting_runs", "chapter_record",
-    "chapter_record_path", "data_provenance", "data_used", "figure_path", "is_fallback_record",
-    "note_data", "read_record", "results_dirs", "setting_figure", "setting_record_path",
-    "setting_runs", "unsaved_dir", "write_dir", "write_record",
+    "PAPER_SCALE_DIR", "RESULTS_DIR_ENV_VAR", "RecordRefused", "all_setting_runs",
+    "chapter_record", "chapter_record_path", "chapter_runtimes", "data_provenance", "data_used",
+    "figure_path", "is_fallback_record", "note_data", "read_record", "results_dirs",
+    "setting_figure", "setting_record_path", "setting_runs", "unsaved_dir", "write_dir",
+    "write_record",
 ]
 
 RESULTS_DIR_ENV_VAR = "HF_RESULTS_DIR"
@@ -160,6 +161,34 @@ def all_setting_runs(base: Path | None = None) -> Iterator[dict]:
         base = dirs[0]
     for path in sorted(base.glob(f"*/{PAPER_SCALE_DIR}/*/seed*.json")):
         yield read_record(path)
+
+
+def chapter_runtimes(base: Path | None = None) -> dict[str, dict]:
+    """Per chapter: wall time of its ``book`` and ``smoke`` runs, peak memory, hardware.
+
+    Read from ``<chapter>/{book,smoke}.json`` and ``memory/book.json`` of ``base``
+    (default: the first results folder); a value never recorded is ``None``.
+    """
+    if base is None:
+        dirs = results_dirs()
+        if not dirs:
+            return {}
+        base = dirs[0]
+
+    def load(path: Path) -> dict:
+        return read_record(path) if path.is_file() else {}
+
+    memory = load(base / "memory" / "book.json").get("chapters", {})
+    out = {}
+    for folder in sorted(p for p in base.iterdir() if p.is_dir() and p.name[:2].isdigit()):
+        book, smoke = load(folder / "book.json"), load(folder / "smoke.json")
+        out[folder.name] = {
+            "book_s": book.get("seconds"),
+            "smoke_s": smoke.get("seconds"),
+            "peak_mb": memory.get(folder.name, {}).get("peak_mb"),
+            "hardware": sorted({r["hardware"] for r in (book, smoke) if "hardware" in r}),
+        }
+    return out
 
 
 def setting_figure(notebook: str, setting: str, seed: int, name: str) -> Path | None:

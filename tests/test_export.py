@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import load_script
 
+from helpers.chapters import paper_chapters
+
 ROOT = Path(__file__).resolve().parent.parent
-PAPER_CHAPTERS = ["01_xcov", "02_ksparse_cvae", "03_jade", "04_two_step"]
+PAPER_CHAPTERS = [c.notebook for c in paper_chapters()]  # each declares itself
 
 
 

@@ -125,9 +125,11 @@ def test_jade_legibility_without_jade_last_is_refused_before_loading_data(monkey
     def no_data(*args):
         raise AssertionError("loaded data before checking the setting")
 
-    monkeypatch.setattr(ps, "_mnist", no_data)
+    import helpers.papers.jade as jade
+
+    monkeypatch.setattr(jade, "load_mnist", no_data)
     with pytest.raises(ValueError, match=r"JADE as the last.*\['jade', 'single'\]"):
-        ps.run_jade({"kinds": ["jade", "single"], "legibility": True}, 0)
+        jade.run_setting({"kinds": ["jade", "single"], "legibility": True}, 0)
 
 
 def test_runs_are_read_back_in_seed_order_and_summarised(fake, tmp_path, monkeypatch):
@@ -181,7 +183,7 @@ def test_jade_scarce_contrast_trains_and_judges_on_grey_images(monkeypatch):
     rng = np.random.default_rng(0)
     mnist = Dataset("mnist", rng.random((20, 28, 28, 1), np.float32), np.arange(20) % 10,
                     rng.random((20, 28, 28, 1), np.float32), np.arange(20) % 10, "test")
-    monkeypatch.setattr(ps, "_mnist", lambda size, seed: mnist)
+    monkeypatch.setattr(jade, "load_mnist", lambda **kwargs: mnist)
     seen = []
 
     def stop(kind, x_scarce, *args, **kwargs):
@@ -190,10 +192,10 @@ def test_jade_scarce_contrast_trains_and_judges_on_grey_images(monkeypatch):
 
     monkeypatch.setattr(jade, "run_experiment", stop)
     params = {"per_class": 1, "epochs": 1, "svhn_train_size": 20, "svhn_test_size": 10,
-              "kinds": ["jade"]}
+              "kinds": ["jade"], "train_size": None}
     for contrast, shape in ((False, (32, 32, 3)), (True, (32, 32, 1))):
         with pytest.raises(KeyboardInterrupt):
-            ps.run_jade({**params, "scarce_contrast": contrast}, 0)
+            jade.run_setting({**params, "scarce_contrast": contrast}, 0)
         assert seen.pop() == shape
 
 
@@ -215,14 +217,17 @@ def test_two_step_runner_draws_the_chapters_swap_grid(monkeypatch, tmp_path):
     x = rng.random((200, 28, 28, 1)).astype(np.float32)
     y = np.arange(200) % 10
     tiny = Dataset("mnist", x, y, x[:40], y[:40], "test")
-    monkeypatch.setattr(ps, "_mnist", lambda size, seed: tiny)
-    monkeypatch.setattr(ps, "_cache_dir", lambda: tmp_path)
-    values = ps.run_two_step({"epochs_step1": 1, "epochs_step2": 1, "swap_grid": True,
-                              "model": {"adversary_steps": 1}}, 0)
+    import helpers.papers.two_step as two_step
+
+    monkeypatch.setattr(two_step, "load_mnist", lambda **kwargs: tiny)
+    monkeypatch.setenv("HF_CACHE_DIR", str(tmp_path))
+    values = two_step.run_setting({"epochs_step1": 1, "epochs_step2": 1, "swap_grid": True,
+                                   "model": {"adversary_steps": 1}, "train_size": None}, 0)
     fig = values.pop("_figures")["swaps"]
     assert len(fig.axes) == 11 * 11  # originals along the top and the left
     assert 0 <= values["z_mlp"] <= 1
-    assert "_figures" not in ps.run_two_step({"epochs_step1": 1, "epochs_step2": 1}, 0)
+    assert "_figures" not in two_step.run_setting(
+        {"epochs_step1": 1, "epochs_step2": 1, "train_size": None}, 0)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # the stand-in's fallback warning
@@ -234,7 +239,7 @@ def test_jade_ablation_trains_the_same_jade_with_one_change_and_measures_both(
     rng = np.random.default_rng(0)
     mnist = Dataset("mnist", rng.random((40, 28, 28, 1), np.float32), np.arange(40) % 10,
                     rng.random((40, 28, 28, 1), np.float32), np.arange(40) % 10, "test")
-    monkeypatch.setattr(ps, "_mnist", lambda size, seed: mnist)
+    monkeypatch.setattr(jade, "load_mnist", lambda **kwargs: mnist)
     calls = []
 
     def recorded(kind, *args, **kwargs):
@@ -243,10 +248,11 @@ def test_jade_ablation_trains_the_same_jade_with_one_change_and_measures_both(
 
     run_experiment = jade.run_experiment
     monkeypatch.setattr(jade, "run_experiment", recorded)
-    values = ps.run_jade({"per_class": 1, "epochs": 1, "svhn_train_size": 60,
-                          "svhn_test_size": 20, "kinds": ["jade"], "n_var": 20,
-                          "jade": {"elbo_weight": 0.003, "match_weight": 0.1},
-                          "ablation": {"match_weight": 0.0}}, 0)
+    values = jade.run_setting({"per_class": 1, "epochs": 1, "svhn_train_size": 60,
+                               "train_size": None,
+                               "svhn_test_size": 20, "kinds": ["jade"], "n_var": 20,
+                               "jade": {"elbo_weight": 0.003, "match_weight": 0.1},
+                               "ablation": {"match_weight": 0.0}}, 0)
     assert [c["match_weight"] for c in calls] == [0.1, 0.0]
     assert calls[0]["elbo_weight"] == calls[1]["elbo_weight"] == 0.003
     for tag in ("jade", "ablated"):
@@ -257,4 +263,4 @@ def test_jade_ablation_trains_the_same_jade_with_one_change_and_measures_both(
     assert values["ablated_acc"] == values["ablated_scarce_accuracy"]
     assert values["jade_acc"] == values["jade_scarce_accuracy"]
     with pytest.raises(ValueError, match=r"ablation needs JADE as the last"):
-        ps.run_jade({"kinds": ["jade", "single"], "ablation": {"match_weight": 0}}, 0)
+        jade.run_setting({"kinds": ["jade", "single"], "ablation": {"match_weight": 0}}, 0)

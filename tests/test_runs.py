@@ -195,32 +195,55 @@ class _Var:
 
 
 def test_a_broken_weights_cache_is_discarded_and_rebuilt(tmp_path, capsys):
+    from helpers.core.weights import load_weights, save_weights
+
     cache = tmp_path / "step1.npz"
     model = _Weights([(2, 3), (3,)])
     model.weights[0].value = np.ones((2, 3), np.float32)
-    ps._save_weights(model, cache)
+    save_weights(model, cache)
     other = _Weights([(2, 3), (3,)])
-    assert ps._load_weights(other, cache) and other.weights[0].value.sum() == 6
+    assert load_weights(other, cache) and other.weights[0].value.sum() == 6
     cache.write_bytes(cache.read_bytes()[:50])  # cut short by a kill
-    assert not ps._load_weights(other, cache)
+    assert not load_weights(other, cache)
     assert not cache.exists() and "unusable" in capsys.readouterr().out
-    ps._save_weights(_Weights([(4,)]), cache)  # the wrong shapes for this model
-    assert not ps._load_weights(other, cache)
+    save_weights(_Weights([(4,)]), cache)  # the wrong shapes for this model
+    assert not load_weights(other, cache)
 
 
 def test_the_weights_cache_key_follows_the_data(monkeypatch, tmp_path):
-    from helpers.data.datasets import Dataset
+    from helpers.core.weights import CACHE_ENV_VAR, cache_path
 
-    monkeypatch.setattr(ps, "_cache_dir", lambda: tmp_path)
+    monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path))
     rng = np.random.default_rng(0)
     x = rng.random((20, 28, 28, 1), np.float32)
     y = np.arange(20) % 10
-    a = Dataset("mnist", x, y, x[:4], y[:4], "test")
-    b = Dataset("mnist", x[::-1].copy(), y, x[:4], y[:4], "test")
-    assert ps._step1_cache(a, 2, 0) == ps._step1_cache(a, 2, 0)
-    assert ps._step1_cache(a, 2, 0) != ps._step1_cache(b, 2, 0)  # same size, other images
-    assert ps._step1_cache(a, 2, 0) != ps._step1_cache(a, 3, 0)
-    assert ps._step1_cache(a, 2, 0) != ps._step1_cache(a, 2, 1)
+    key = cache_path("step1", x, y, b"code", "0.1.0", 2, 0)
+    assert key.parent == tmp_path and key == cache_path("step1", x, y, b"code", "0.1.0", 2, 0)
+    assert key != cache_path("step1", x[::-1].copy(), y, b"code", "0.1.0", 2, 0)  # other images
+    assert key != cache_path("step1", x, y, b"code 2", "0.1.0", 2, 0)  # other code
+    assert key != cache_path("step1", x, y, b"code", "0.1.0", 3, 0)  # other epochs
+    assert key != cache_path("step1", x, y, b"code", "0.1.0", 2, 1)  # other seed
+
+
+def test_step_1_of_the_two_step_chapter_uses_the_cache(monkeypatch, tmp_path):
+    """The chapter's own step 1 trains once, then loads what it saved (same weights)."""
+    from helpers.core.weights import CACHE_ENV_VAR
+    from helpers.data.datasets import Dataset
+    from helpers.papers import two_step
+
+    monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path))
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 28, 28, 1), np.float32)
+    y = np.arange(40) % 10
+    data = Dataset("mnist", x, y, x[:10], y[:10], "test")
+    first = two_step.setting_step1(data, 1, 0)
+    assert len(list(tmp_path.glob("two_step_step1_*.npz"))) == 1
+    trained = []
+    monkeypatch.setattr(two_step, "train", lambda *a, **k: trained.append(1))
+    again = two_step.setting_step1(data, 1, 0)
+    assert trained == []  # loaded, not trained
+    for a, b in zip(first.weights, again.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_the_wheel_ships_the_records_and_an_install_reads_them(tmp_path):

@@ -3,11 +3,20 @@
     python tools/export_papers.py            # (re)write every generated module
     python tools/export_papers.py --check    # exit 1 if any module differs from its notebook
 
-A code cell whose first line is ``#| export`` (nbdev's marker) belongs to the
-chapter's module: ``chapters/01_xcov.ipynb`` -> ``helpers/papers/xcov.py`` (the
-file name without its number).  The module is the marked cells, in order, under
-a header naming the notebook; nothing else is added, so the module runs exactly
-what the reader saw.  ``tests/test_export.py`` runs the check.
+Two markers, nbdev's, put a code cell into the chapter's module
+(``chapters/01_xcov.ipynb`` -> ``helpers/papers/xcov.py``, the file name without its
+number):
+
+* ``#| export`` — a piece of the model that the chapter **teaches** (a loss, a layer,
+  a ``train_step``): listed in the module's ``__all__``, and a student version turns
+  it into a stub to implement;
+* ``#| exporti`` — the chapter's **harness** (running and measuring an experiment,
+  its settings, its ``CHAPTER`` declaration): importable like the rest, never stubbed,
+  not in ``__all__``.
+
+The module is the marked cells, in order, each under a comment naming its cell, below a
+header naming the notebook (``__notebook__``) and ``__all__``; nothing else is added, so
+the module runs exactly what the reader saw.  ``tests/test_export.py`` runs the check.
 
 Every export cell must compile: a cell that does not is refused with the
 notebook, the cell (its index and first line) and the compiler's error, and
@@ -23,6 +32,7 @@ dependencies to every learner's environment for about forty lines of work.)
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import sys
@@ -32,7 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 PAPERS = ROOT / "helpers" / "papers"
-MARKER = "#| export"
+MARKER = "#| export"  # a piece the chapter teaches
+HARNESS_MARKER = "#| exporti"  # the chapter's harness: exported, never stubbed
 
 if str(ROOT) not in sys.path:  # helpers.files, when run as `python tools/export_papers.py`
     sys.path.insert(0, str(ROOT))
@@ -61,12 +72,27 @@ def _source(cell: dict) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
-def is_export_cell(cell: dict) -> bool:
-    """True for a code cell whose first line is the ``#| export`` marker."""
+def _marker(cell: dict) -> str | None:
     if cell.get("cell_type") != "code":
-        return False
+        return None
     lines = _source(cell).splitlines()
-    return bool(lines) and lines[0].strip() == MARKER
+    first = lines[0].strip() if lines else ""
+    return first if first in (MARKER, HARNESS_MARKER) else None
+
+
+def is_export_cell(cell: dict) -> bool:
+    """True for a code cell whose first line is the ``#| export`` marker (a taught piece)."""
+    return _marker(cell) == MARKER
+
+
+def is_harness_cell(cell: dict) -> bool:
+    """True for a code cell whose first line is ``#| exporti`` (harness, never stubbed)."""
+    return _marker(cell) == HARNESS_MARKER
+
+
+def is_exported(cell: dict) -> bool:
+    """True for a cell of either kind: it goes into the chapter's module."""
+    return _marker(cell) is not None
 
 
 def _rel(path: Path) -> str:
@@ -80,7 +106,8 @@ def _rel(path: Path) -> str:
 def first_code_line(source: str) -> str:
     """The first line of a cell's code after the ``#| export`` marker (what a message quotes)."""
     lines = [ln.strip() for ln in source.splitlines()]
-    code = [ln for ln in (lines[1:] if lines and lines[0] == MARKER else lines) if ln]
+    marked = lines and lines[0] in (MARKER, HARNESS_MARKER)
+    code = [ln for ln in (lines[1:] if marked else lines) if ln]
     first = code[0] if code else "(empty)"
     return first if len(first) <= 70 else first[:67] + "..."
 
@@ -112,7 +139,7 @@ def compile_problems(notebook: Path) -> list[str]:
     """One message for every export cell of ``notebook`` that does not compile."""
     problems = []
     for index, cell in enumerate(_cells(notebook)):
-        if is_export_cell(cell):
+        if is_exported(cell):
             where = f"{_rel(notebook)}, cell {index} (0-based)"
             error = compile_error(_source(cell), where)
             if error:
@@ -120,10 +147,45 @@ def compile_problems(notebook: Path) -> list[str]:
     return problems
 
 
-def export_sources(notebook: Path) -> list[str]:
-    """The code of the notebook's export cells, marker line removed, in order."""
+def export_sources(notebook: Path, harness: bool = True) -> list[str]:
+    """The code of the notebook's exported cells, marker line removed, in order
+    (``harness=False``: the taught ``#| export`` cells only)."""
+    keep = is_exported if harness else is_export_cell
     return ["\n".join(_source(c).splitlines()[1:]).strip("\n")
-            for c in _cells(notebook) if is_export_cell(c)]
+            for c in _cells(notebook) if keep(c)]
+
+
+def _exported_cells(notebook: Path) -> list[tuple[int, str, dict]]:
+    """``(index, section heading, cell)`` of every exported cell, in order."""
+    out, heading = [], ""
+    for index, cell in enumerate(_cells(notebook)):
+        if cell.get("cell_type") == "markdown":
+            for line in _source(cell).splitlines():
+                if line.startswith("## "):
+                    heading = line[3:].strip()
+        elif is_exported(cell):
+            out.append((index, heading, cell))
+    return out
+
+
+def taught_names(sources: list[str]) -> list[str]:
+    """Public names the taught cells define at top level (the module's ``__all__``).
+
+    Functions attached to a class with ``@add_to_class`` are methods, not names of the
+    module, and are left out; so are names starting with ``_`` and imports.
+    """
+    names: list[str] = []
+    for source in sources:
+        for node in ast.parse(source).body:
+            found: list[str] = []
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                attached = any("add_to_class" in ast.unparse(d) for d in node.decorator_list)
+                found = [] if attached else [node.name]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                found = [t.id for t in targets if isinstance(t, ast.Name)]
+            names += [n for n in found if not n.startswith("_") and n not in names]
+    return names
 
 
 def _title(notebook: Path) -> str:
@@ -144,18 +206,32 @@ def render_module(notebook: Path) -> str | None:
     problems = compile_problems(notebook)
     if problems:
         raise ExportError(problems)
-    sources = export_sources(notebook)
-    if not sources:
+    cells = _exported_cells(notebook)
+    if not cells:
         return None
     rel = _rel(notebook)
+    taught = taught_names(export_sources(notebook, harness=False))
+    names = textwrap.fill(", ".join(repr(n) for n in taught), 78, initial_indent=" " * 4,
+                          subsequent_indent=" " * 4)
     header = (
         f"# AUTOGENERATED from {rel} by `python tools/export_papers.py`.\n"
-        f"# DO NOT EDIT: change the notebook's `{MARKER}` cells and run the command again.\n"
+        f"# DO NOT EDIT: change the notebook's exported cells and export again.\n"
         f'"""{textwrap.fill(_title(notebook), 84)}\n\n'
-        f"The code of the chapter, exported cell by cell from ``{rel}``.\n"
-        '"""\n'
+        f"The code of the chapter, exported cell by cell from ``{rel}``:\n"
+        "``__all__`` lists the pieces it teaches (``#| export`` cells); the rest is\n"
+        "its harness (``#| exporti``: running and measuring).\n"
+        '"""\n\n'
+        f"__notebook__ = {rel!r}\n"
+        + (f"__all__ = [\n{names},\n]\n" if taught else "__all__ = []\n")
     )
-    text = header + "\n\n" + "\n\n\n".join(sources) + "\n"
+    blocks = []
+    for index, heading, cell in cells:
+        kind = "taught" if is_export_cell(cell) else "harness"
+        where = f"# ── cell {index}, {kind}" + (f" · {heading}" if heading else "")
+        where = where if len(where) <= 84 else where[:83] + "…"
+        code = "\n".join(_source(cell).splitlines()[1:]).strip("\n")
+        blocks.append(where + "\n" + code)
+    text = header + "\n\n" + "\n\n\n".join(blocks) + "\n"
     error = compile_error(text, f"the module made of {rel}'s export cells", unit="module")
     if error:  # each cell compiles, yet together they do not (e.g. a trailing backslash)
         raise ExportError([error])

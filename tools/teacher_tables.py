@@ -21,49 +21,35 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from helpers.chapters import notebook_titles  # noqa: E402
 from helpers.files import atomic_write_text  # noqa: E402
-from helpers.runs import read_record  # noqa: E402
+from helpers.runs import chapter_runtimes  # noqa: E402
 
 PAGE = ROOT / "book" / "teachers.md"
 START, END = "<!-- runtimes: start -->", "<!-- runtimes: end -->"
-TITLES = {"00_warmup": "0 · Warm-up", "01_xcov": "1 · XCov", "02_ksparse_cvae": "2 · K-sparse CVAE",
-          "03_jade": "3 · JADE", "04_two_step": "4 · Two-step", "05_comparison": "5 · Side by side"}
 
 
-def _load(path: Path) -> dict:
-    return read_record(path) if path.is_file() else {}
+def titles() -> dict[str, str]:
+    """``{"01_xcov": "1 · XCov", ...}``: each chapter notebook's number and short title."""
+    return {stem: f"{int(stem.split('_', 1)[0])} · {title}"
+            for stem, title in notebook_titles(ROOT / "chapters").items()}
 
 
 def recorded_runs() -> dict[str, dict]:
-    """Per chapter: wall time of its ``book`` and ``smoke`` runs, peak memory, hardware.
-
-    Read from ``results/<chapter>/{book,smoke}.json`` and ``results/memory/book.json``;
-    a value that was never recorded is ``None``.
-    """
-    memory = _load(ROOT / "results" / "memory" / "book.json").get("chapters", {})
-    out = {}
-    for folder in sorted(p for p in (ROOT / "results").iterdir()
-                         if p.is_dir() and p.name[:2].isdigit()):
-        book, smoke = _load(folder / "book.json"), _load(folder / "smoke.json")
-        out[folder.name] = {
-            "book_s": book.get("seconds"),
-            "smoke_s": smoke.get("seconds"),
-            "peak_mb": memory.get(folder.name, {}).get("peak_mb"),
-            "hardware": sorted({r["hardware"] for r in (book, smoke) if "hardware" in r}),
-        }
-    return out
+    """Per chapter: the recorded book and smoke times, peak memory and hardware."""
+    return chapter_runtimes(ROOT / "results")
 
 
 def runtime_table() -> str:
     """The Markdown table: one row per chapter, from the recorded runs."""
     rows = ["| chapter | book run | smoke run | peak memory |", "|---|---|---|---|"]
-    hardware = set()
+    hardware, names = set(), titles()
     for name, r in recorded_runs().items():
         hardware.update(r["hardware"])
         book_s = f"{r['book_s'] / 60:.1f} min" if r["book_s"] is not None else "not recorded"
         smoke_s = f"{r['smoke_s']:.0f} s" if r["smoke_s"] is not None else "not recorded"
         peak_s = f"{r['peak_mb']:,} MB" if r["peak_mb"] else "not recorded"
-        rows.append(f"| {TITLES.get(name, name)} | {book_s} | {smoke_s} | {peak_s} |")
+        rows.append(f"| {names.get(name, name)} | {book_s} | {smoke_s} | {peak_s} |")
     where = ", ".join(sorted(hardware)) or "unknown hardware"
     return "\n".join(rows) + f"\n\nMeasured on one machine: {where}, one run each.\n"
 
