@@ -29,6 +29,15 @@ linux = pytest.mark.skipif(sys.platform != "linux", reason="the class check's sa
 LIMITS = class_check.Limits(timeout_s=30, check_timeout_s=60, memory_mb=3072, procs=128)
 
 
+def _all_export_cells() -> list[str]:
+    """The ``#| export`` cells of chapters 1-4, in order: every exercise, solved."""
+    cells = []
+    for path in sorted((ROOT / "chapters").glob("0[1-4]_*.ipynb")):
+        cells += [c.source for c in nbformat.read(path, as_version=4).cells
+                  if c.cell_type == "code" and c.source.startswith("#| export")]
+    return cells
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
@@ -38,6 +47,7 @@ def graded(tmp_path_factory):
     notebook(folder / "dee.ipynb", xcov_solution(), "while True:\n    pass", CHECK)
     (folder / "eve.ipynb").write_text('{"cells": [', encoding="utf-8")
     notebook(folder / "fay.ipynb", xcov_stub(), CHECK)
+    notebook(folder / "gus.ipynb", *_all_export_cells())  # four chapters' exercises, no check cell
     (folder / "notes.txt").write_text("not a notebook", encoding="utf-8")
     results = class_check.check_class(folder, out=folder / "table", limits=LIMITS, jobs=2)
     return folder, {r.student: r for r in results}
@@ -46,7 +56,11 @@ def graded(tmp_path_factory):
 @linux
 def test_every_submission_gets_its_status(graded):
     _, rows = graded
-    assert sorted(rows) == ["ada", "ben", "cy", "dee", "eve", "fay"]
+    assert sorted(rows) == ["ada", "ben", "cy", "dee", "eve", "fay", "gus"]
+    assert (rows["gus"].status, rows["gus"].exercises) == ("ran", {
+        "xcov_penalty": "pass", "ksparse_gate": "pass", "class_matching_divergence": "pass",
+        "adversary_step": "pass"}), rows["gus"]
+    del rows["gus"]
     got = {name: (r.status, r.exercises) for name, r in rows.items()}
     assert got == {
         "ada": ("ran", {"xcov_penalty": "pass"}),
@@ -79,14 +93,17 @@ def test_the_table_is_written_as_csv_and_html(graded):
     with open(folder / "table" / "class_check.csv", newline="", encoding="utf-8") as f:
         table = list(csv.reader(f))
     assert table[0] == ["student", "status", "seconds", "xcov_penalty",
-                        "xcov_penalty: failing checks", "detail"]
-    assert [row[:2] + row[3:4] for row in table[1:]] == [
-        ["ada", "ran", "pass"], ["ben", "ran", "fail"], ["cy", "error", "pass"],
-        ["dee", "timeout", "pass"], ["eve", "malformed", "—"], ["fay", "ran", "not written"]]
+                        "xcov_penalty: failing checks", "ksparse_gate", "ksparse_gate: failing checks",
+                        "class_matching_divergence", "class_matching_divergence: failing checks",
+                        "adversary_step", "adversary_step: failing checks", "detail"]
+    assert [row[:2] + row[3:4] + row[5:6] for row in table[1:]] == [
+        ["ada", "ran", "pass", "—"], ["ben", "ran", "fail", "—"], ["cy", "error", "pass", "—"],
+        ["dee", "timeout", "pass", "—"], ["eve", "malformed", "—", "—"],
+        ["fay", "ran", "not written", "—"], ["gus", "ran", "pass", "pass"]]
     assert "is ½ρ² for two unit-variance units" in table[2][4]
     html = (folder / "table" / "class_check.html").read_text(encoding="utf-8")
-    assert html.count("<tr>") == 7 and "ZeroDivisionError" in html
-    assert "xcov_penalty: 3 of 5 pass" in html  # eve has no exercise column
+    assert html.count("<tr>") == 8 and "ZeroDivisionError" in html
+    assert "xcov_penalty: 4 of 6 pass" in html and "adversary_step: 1 of 1 pass" in html
     assert not (folder / "ada.ipynb.bak").exists()
     assert nbformat.read(folder / "ada.ipynb", as_version=4).cells[0].outputs == []  # untouched
     assert sorted(p.name for p in (folder / "table").iterdir()) == ["class_check.csv",

@@ -95,6 +95,9 @@ _fd = int(sys.argv[sys.argv.index("--result-fd") + 1]) if "--result-fd" in sys.a
 if _fd is not None:
     os.write(_fd, {json.dumps(forged).encode()!r})
     os._exit(0)""", CHECK)
+    # the course's own solution imported instead of written
+    notebook(folder / "copy_solution.ipynb", "#| export\nfrom helpers.papers.xcov import xcov_penalty",
+             CHECK)
     # the poisoned checker: three lines that make every check pass, appended to checks.py
     notebook(folder / "poison_checker.ipynb", f"""\
 with open({str(checks_py)!r}, "a") as f:
@@ -306,6 +309,12 @@ def test_forged_results_fail_on_inputs_drawn_for_this_run(attacked):
     row = _row(attacked, "forged_result")
     assert row.exercises == {"xcov_penalty": "fail"}, row
     assert row.counts["xcov_penalty"] in {"0 of 4", "1 of 4"}
+
+
+def test_the_courses_solutions_are_hidden_from_the_checks(attacked):
+    row = _row(attacked, "copy_solution")
+    assert row.status == "ran" and row.exercises == {"xcov_penalty": "fail"}, row
+    assert "ModuleNotFoundError" in row.failed["xcov_penalty"][0], row
 
 
 def test_the_checker_cannot_be_poisoned_or_emptied(attacked):

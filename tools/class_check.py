@@ -12,9 +12,10 @@ per core unless ``--jobs`` says otherwise):
 2. the notebook runs top to bottom, in a fresh kernel, with ``HF_PROFILE=smoke``
    and the time limit, inside a **sandbox**: status ``ran``, ``error`` (which cell,
    which error) or ``timeout``;
-3. its ``#| export`` cells alone are run in a **second, fresh sandbox**, where the
-   exercise's probes call the student's function or class on inputs drawn afresh
-   for this run and send back raw numbers only (JSON, size-capped);
+3. its ``#| export`` cells alone are run in a **second, fresh sandbox** (without the
+   course's own solutions, ``helpers/papers``), where the exercise's probes call the
+   student's function or class on inputs drawn afresh for this run and send back raw
+   numbers only (JSON, size-capped);
 4. this process, which never imports student code, compares those numbers with the
    known answers (``helpers/checks.py``): per exercise ``pass``, ``fail`` (which
    checks), ``not written``, ``no result`` or ``error`` (a broken checker: a check
@@ -640,7 +641,9 @@ def _runner_failure(run: Run, what: str) -> str:
         how = f"killed by signal {run.returncode - 128}"
     else:
         how = f"exit code {run.returncode}"
-    tail = [line for line in run.stderr_tail.decode("utf-8", "replace").splitlines() if line.strip()]
+    noise = "Kernel is running over TCP without encryption"  # the sandbox's own loopback
+    tail = [line for line in run.stderr_tail.decode("utf-8", "replace").splitlines()
+            if line.strip() and noise not in line]
     last = _clean(tail[-1], 100) if tail else "no message"
     return f"{what} ended without a result ({how}; last error output: {last})"
 
