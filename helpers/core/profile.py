@@ -12,6 +12,9 @@ profile for its sizes with :meth:`Profile.pick`::
 
     P = get_profile()
     epochs = P.pick(smoke=1, book=8, full=30)
+
+A chapter keeps its own sizes per profile in one place (its ``SIZES``, see
+``helpers.chapters``); the profile itself holds only what every chapter shares.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ class Profile:
         name: ``"smoke"``, ``"book"`` or ``"full"``.
         train_size: training images per dataset (``None`` = all of them).
         test_size: test images used for evaluation (``None`` = all).
-        epochs: default number of training epochs.
         batch_size: default mini-batch size.
         seed: the global random seed.
         n_seeds: how many seeds multi-seed experiments repeat over.
@@ -45,7 +47,6 @@ class Profile:
     name: str
     train_size: int | None
     test_size: int | None
-    epochs: int
     batch_size: int
     seed: int = 0
     n_seeds: int = 1
@@ -64,15 +65,15 @@ class Profile:
         test = "all" if self.test_size is None else f"{self.test_size:,}"
         return (
             f"profile={self.name} · train images={train} · test images={test} · "
-            f"epochs={self.epochs} · batch={self.batch_size} · seed={self.seed}"
+            f"batch={self.batch_size} · seed={self.seed}"
         )
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", train_size=600, test_size=300, epochs=1, batch_size=100, n_seeds=1),
-    "book": Profile("book", train_size=20_000, test_size=10_000, epochs=10, batch_size=100,
+    "smoke": Profile("smoke", train_size=600, test_size=300, batch_size=100, n_seeds=1),
+    "book": Profile("book", train_size=20_000, test_size=10_000, batch_size=100,
                     n_seeds=1),  # chapter 3; paper_scale.py records 3 seeds
-    "full": Profile("full", train_size=None, test_size=None, epochs=30, batch_size=100,
+    "full": Profile("full", train_size=None, test_size=None, batch_size=100,
                     n_seeds=3),
 }
 
