@@ -26,7 +26,8 @@ teacher_tables = load_script(ROOT / "tools" / "teacher_tables.py")
 
 linux = pytest.mark.skipif(sys.platform != "linux", reason="the class check's sandbox is Linux's")
 
-LIMITS = class_check.Limits(timeout_s=30, check_timeout_s=60, memory_mb=3072, procs=128)
+# generous: CI runs these beside other TensorFlow processes; only the timeout test waits out its limit
+LIMITS = class_check.Limits(timeout_s=120, check_timeout_s=120, memory_mb=3072, procs=128)
 
 
 def _all_export_cells() -> list[str]:
@@ -44,7 +45,6 @@ def graded(tmp_path_factory):
     notebook(folder / "ada.ipynb", xcov_solution(), CHECK, "print('the rest of the chapter')")
     notebook(folder / "ben.ipynb", xcov_wrong(), CHECK)
     notebook(folder / "cy.ipynb", "1 / 0", xcov_solution(), CHECK)  # an error; the checks still run
-    notebook(folder / "dee.ipynb", xcov_solution(), "while True:\n    pass", CHECK)
     (folder / "eve.ipynb").write_text('{"cells": [', encoding="utf-8")
     notebook(folder / "fay.ipynb", xcov_stub(), CHECK)
     notebook(folder / "gus.ipynb", *_all_export_cells())  # four chapters' exercises, no check cell
@@ -56,7 +56,7 @@ def graded(tmp_path_factory):
 @linux
 def test_every_submission_gets_its_status(graded):
     _, rows = graded
-    assert sorted(rows) == ["ada", "ben", "cy", "dee", "eve", "fay", "gus"]
+    assert sorted(rows) == ["ada", "ben", "cy", "eve", "fay", "gus"]
     assert (rows["gus"].status, rows["gus"].exercises) == ("ran", {
         "xcov_penalty": "pass", "ksparse_gate": "pass", "class_matching_divergence": "pass",
         "adversary_step": "pass"}), rows["gus"]
@@ -66,12 +66,10 @@ def test_every_submission_gets_its_status(graded):
         "ada": ("ran", {"xcov_penalty": "pass"}),
         "ben": ("ran", {"xcov_penalty": "fail"}),
         "cy": ("error", {"xcov_penalty": "pass"}),
-        "dee": ("timeout", {"xcov_penalty": "pass"}),  # the function is graded, not the notebook
         "eve": ("malformed", {}),
         "fay": ("ran", {"xcov_penalty": "not written"}),
     }
     assert rows["cy"].detail == "code cell 1: ZeroDivisionError: division by zero"
-    assert rows["dee"].seconds < LIMITS.timeout_s + class_check.GRACE_S + LIMITS.check_timeout_s
     assert rows["eve"].detail.startswith("not valid JSON (line 1")
     assert rows["ada"].counts == {"xcov_penalty": "4 of 4"}
 
@@ -98,16 +96,28 @@ def test_the_table_is_written_as_csv_and_html(graded):
                         "adversary_step", "adversary_step: failing checks", "detail"]
     assert [row[:2] + row[3:4] + row[5:6] for row in table[1:]] == [
         ["ada", "ran", "pass", "—"], ["ben", "ran", "fail", "—"], ["cy", "error", "pass", "—"],
-        ["dee", "timeout", "pass", "—"], ["eve", "malformed", "—", "—"],
+        ["eve", "malformed", "—", "—"],
         ["fay", "ran", "not written", "—"], ["gus", "ran", "pass", "pass"]]
     assert "is ½ρ² for two unit-variance units" in table[2][4]
     html = (folder / "table" / "class_check.html").read_text(encoding="utf-8")
-    assert html.count("<tr>") == 8 and "ZeroDivisionError" in html
-    assert "xcov_penalty: 4 of 6 pass" in html and "adversary_step: 1 of 1 pass" in html
+    assert html.count("<tr>") == 7 and "ZeroDivisionError" in html
+    assert "xcov_penalty: 3 of 5 pass" in html and "adversary_step: 1 of 1 pass" in html
     assert not (folder / "ada.ipynb.bak").exists()
     assert nbformat.read(folder / "ada.ipynb", as_version=4).cells[0].outputs == []  # untouched
     assert sorted(p.name for p in (folder / "table").iterdir()) == ["class_check.csv",
                                                                     "class_check.html"]
+
+
+@linux
+def test_a_notebook_over_its_time_limit_is_stopped_and_its_function_still_graded(tmp_path):
+    notebook(tmp_path / "dee.ipynb", xcov_stub(), "import time\nwhile True:\n    time.sleep(0.1)",
+             CHECK)
+    limits = class_check.Limits(timeout_s=8, check_timeout_s=120, memory_mb=3072, procs=128)
+    (row,) = class_check.check_class(tmp_path, limits=limits)
+    assert (row.status, row.exercises) == ("timeout", {"xcov_penalty": "not written"}), row
+    assert row.detail == "over 8 s (in code cell 2)"
+    assert row.seconds < 8 + class_check.GRACE_S + 120
+    assert sandbox_leftovers() == []
 
 
 def test_a_folder_without_notebooks_is_a_clear_error(tmp_path):
