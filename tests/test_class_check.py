@@ -202,21 +202,24 @@ def test_every_chapter_with_a_check_names_a_known_exercise():
     assert sorted(v[0] for v in found.values()) == sorted(EXERCISES)
 
 
-def test_each_chapters_export_cells_are_graded_on_its_exercise():
-    """The checks run a chapter's ``#| export`` cells alone: they must define the target."""
+def test_each_chapters_export_cells_pass_its_checks_alone():
+    """The checks run a chapter's ``#| export`` cells alone (not its ``#| exporti`` harness):
+    they must define the exercise's target, and the chapter's own code must pass."""
+    from helpers import checks
+
     for path in sorted((ROOT / "chapters").glob("0[1-4]_*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
         as_json = class_check.parse_notebook(path.read_bytes())[0]
         source = class_check.export_source(as_json)
+        assert "#| exporti" not in source and "ChapterSpec(" not in source, path.name
         assert class_check.exercises_of(as_json, source, None) == class_check.expected_exercises(
             as_json), path.name
-        exercise = class_check.expected_exercises(as_json)[0]
+        (exercise,) = class_check.expected_exercises(as_json)
         namespace: dict = {"__name__": "student_exports"}
         exec(compile(source, path.name, "exec"), namespace)  # the teacher's own chapter
-        from helpers.checks import EXERCISES
-
-        assert EXERCISES[exercise].build_target(namespace) is not None, path.name
-        del nb
+        target = checks.EXERCISES[exercise].build_target(namespace)
+        inputs = checks.make_inputs(exercise, 12345)
+        report = checks.judge(exercise, inputs, checks.run_probes(exercise, target, inputs))
+        assert report.status == "pass", (path.name, str(report))
 
 
 def test_the_teachers_page_shows_the_recorded_runtimes():

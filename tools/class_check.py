@@ -12,8 +12,9 @@ per core unless ``--jobs`` says otherwise):
 2. the notebook runs top to bottom, in a fresh kernel, with ``HF_PROFILE=smoke``
    and the time limit, inside a **sandbox**: status ``ran``, ``error`` (which cell,
    which error) or ``timeout``;
-3. its ``#| export`` cells alone are run in a **second, fresh sandbox** (without the
-   course's own solutions, ``helpers/papers``), where the exercise's probes call the
+3. its ``#| export`` cells alone (not the ``#| exporti`` harness) are run in a **second,
+   fresh sandbox** (without the course's own solutions, ``helpers/papers``), where the
+   exercise's probes call the
    student's function or class on inputs drawn afresh for this run and send back raw
    numbers only (JSON, size-capped);
 4. this process, which never imports student code, compares those numbers with the
