@@ -14,9 +14,8 @@ per core unless ``--jobs`` says otherwise):
    which error) or ``timeout``;
 3. its ``#| export`` cells alone (not the ``#| exporti`` harness) are run in a **second,
    fresh sandbox** (without the course's own solutions, ``helpers/papers``), where the
-   exercise's probes call the
-   student's function or class on inputs drawn afresh for this run and send back raw
-   numbers only (JSON, size-capped);
+   exercise's probes call the student's function or class on inputs drawn afresh for
+   this run and send back raw numbers only (JSON, size-capped);
 4. this process, which never imports student code, compares those numbers with the
    known answers (``helpers/checks.py``): per exercise ``pass``, ``fail`` (which
    checks), ``not written``, ``no result`` or ``error`` (a broken checker: a check
