@@ -89,11 +89,11 @@ def processes_matching(*needles: str) -> list[tuple[int, str]]:
     return found
 
 
-def sandbox_leftovers() -> list[tuple[int, str]]:
-    """Processes a sandboxed run left: its runner (``--inside``) or a kernel of its home.
+def sandbox_leftovers(uids: set[int]) -> list[tuple[int, str]]:
+    """Processes a class check's sandboxes left: a runner (``--inside``) or a kernel of its home.
 
-    Only processes of the class check's unprivileged users count (uid >= 10**9), so a
-    concurrent run elsewhere on the machine as another user is not mistaken for one.
+    As root, only processes of that check's unprivileged users (``uids``) count, so that a
+    class check running at the same time (another test worker) is not mistaken for one.
     """
     found = []
     for pid, cmdline in processes_matching("--inside notebook", "--inside checks",
@@ -102,6 +102,6 @@ def sandbox_leftovers() -> list[tuple[int, str]]:
             uid = os.stat(f"/proc/{pid}").st_uid
         except OSError:
             continue
-        if uid >= 10**9 or os.geteuid() != 0:
+        if uid in uids or os.geteuid() != 0:
             found.append((pid, cmdline))
     return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import signal
 import subprocess
 import sys
@@ -117,7 +118,7 @@ def test_a_notebook_over_its_time_limit_is_stopped_and_its_function_still_graded
     assert (row.status, row.exercises) == ("timeout", {"xcov_penalty": "not written"}), row
     assert row.detail == "over 8 s (in code cell 2)"
     assert row.seconds < 8 + class_check.GRACE_S + 120
-    assert sandbox_leftovers() == []
+    assert sandbox_leftovers(class_check.last_uids) == []
 
 
 def test_a_folder_without_notebooks_is_a_clear_error(tmp_path):
@@ -165,8 +166,10 @@ def test_ctrl_c_stops_every_sandbox_and_keeps_the_rows_done(tmp_path):
     notebook(folder / "a_quick.ipynb", "print('done')")
     for name in ("b_slow", "c_slow"):
         notebook(folder / f"{name}.ipynb", "import time\nwhile True:\n    time.sleep(0.1)")
+    uid_base = 1_600_000_000 + os.getpid()  # its sandboxes' user, told apart from other runs
     proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "class_check.py"), str(folder),
-                             "--jobs", "1", "--timeout", "300"], cwd=ROOT, text=True,
+                             "--jobs", "1", "--timeout", "300", "--uid-base", str(uid_base)],
+                            cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (folder / "class_check.csv").exists():
@@ -181,7 +184,7 @@ def test_ctrl_c_stops_every_sandbox_and_keeps_the_rows_done(tmp_path):
         rows = {row[0]: row[1] for row in list(csv.reader(f))[1:]}
     assert rows == {"a_quick": "ran", "b_slow": "interrupted", "c_slow": "interrupted"}
     time.sleep(1)
-    assert sandbox_leftovers() == []
+    assert sandbox_leftovers({uid_base}) == []
 
 
 def test_expected_exercises_are_read_from_the_check_cells():

@@ -277,7 +277,8 @@ def attacked(tmp_path_factory):
              "tmp": sorted(os.listdir("/tmp"))}
     time.sleep(1)
     state = {"canary_alive": canary.poll() is None,
-             "leftovers": sandbox_leftovers() + processes_matching(f"{TOKEN}-daemon"),
+             "leftovers": sandbox_leftovers(class_check.last_uids)
+             + processes_matching(f"{TOKEN}-daemon"),
              "connections": list(connections), "hwm_growth_mb": _hwm_mb() - hwm,
              "seconds": seconds}
     canary.kill()

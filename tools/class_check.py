@@ -202,6 +202,8 @@ class _Processes:
 
 
 PROCESSES = _Processes()
+#: the unprivileged users of the last check_class's sandboxes (root only; for tests)
+last_uids: set[int] = set()
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -235,14 +237,15 @@ def _memfd(name: str, data: bytes) -> int:
 class Sandbox:
     """Builds and runs the command of one isolated run (bubblewrap, or none)."""
 
-    def __init__(self, limits: Limits, profile: str = "smoke", use_bwrap: bool = True) -> None:
+    def __init__(self, limits: Limits, profile: str = "smoke", use_bwrap: bool = True,
+                 uid_base: int | None = None) -> None:
         self.limits, self.profile, self.use_bwrap = limits, profile, use_bwrap
         self.bwrap = shutil.which("bwrap") if use_bwrap else None
         self.root_mode = os.geteuid() == 0
         self.python = sys.executable
         # unprivileged users for the runs (root only): random, so two class checks
         # on one machine never share a process count
-        self.uid_base = 1_000_000_000 + secrets.randbelow(500_000_000)
+        self.uid_base = uid_base or 1_000_000_000 + secrets.randbelow(500_000_000)
         self.drop_root = self.root_mode and (use_bwrap or all(
             _reachable_by_others(p) for p in (sys.base_prefix, sys.prefix, str(ROOT))))
         # the teacher's data, read-only: HF_DATA_DIR if set, and the Keras download cache
@@ -871,7 +874,7 @@ def _submissions(folder: Path) -> list[str]:
 
 def check_class(folder: Path, out: Path | None = None, limits: Limits | float = Limits(),
                 profile: str = "smoke", jobs: int | None = None, sandbox: bool = True,
-                exercises: list[str] | None = None) -> list[Result]:
+                exercises: list[str] | None = None, uid_base: int | None = None) -> list[Result]:
     """Grade every notebook in ``folder`` (in parallel, sandboxed), write and print the table.
 
     ``limits`` may be a number: the notebook time limit, in seconds.  Raises
@@ -898,7 +901,9 @@ def check_class(folder: Path, out: Path | None = None, limits: Limits | float = 
     from dataclasses import replace
 
     limits = replace(limits, threads=max(1, cores // jobs))
-    box = Sandbox(limits, profile, use_bwrap=sandbox)
+    box = Sandbox(limits, profile, use_bwrap=sandbox, uid_base=uid_base)
+    global last_uids
+    last_uids = set(range(box.uid_base, box.uid_base + jobs)) if box.drop_root else set()
     if sandbox:
         box.self_test()
     else:
@@ -1052,6 +1057,7 @@ def main() -> int:
     parser.add_argument("--result-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--limits", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
+    parser.add_argument("--uid-base", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
         return inside(args)
@@ -1065,7 +1071,7 @@ def main() -> int:
         if args.submissions is None:
             parser.error("give a folder of submitted notebooks (or --demo DIR)")
         check_class(args.submissions, args.out, limits, args.profile, args.jobs,
-                    sandbox=not args.no_sandbox, exercises=args.exercise)
+                    sandbox=not args.no_sandbox, exercises=args.exercise, uid_base=args.uid_base)
     except (FileNotFoundError, ValueError, SandboxUnavailable) as err:
         print(err, file=sys.stderr)
         return 2
