@@ -100,7 +100,7 @@ def _images(n: int, shape=(28, 28, 1), seed: int = 0) -> tuple[np.ndarray, np.nd
 
 def _benchmarked() -> dict[str, object]:
     """``{chapter title: benchmark_model}``, from the chapters' own declarations."""
-    from helpers.chapters import chapters
+    from helpers.papers import chapters
 
     return {c.title: c.spec.benchmark_model for c in chapters() if c.spec.benchmark_model}
 
@@ -224,7 +224,7 @@ def _targets() -> tuple:
     """Each chapter's target numbers, from its declaration: (notebook, what, threshold,
     at least?, book record's key(s), paper-scale setting, its key(s)); with several keys
     the best counts."""
-    from helpers.chapters import chapters
+    from helpers.papers import chapters
 
     return tuple((c.notebook, t.what, t.threshold, t.at_least, t.book_keys, t.setting, t.keys)
                  for c in chapters() for t in c.spec.targets)

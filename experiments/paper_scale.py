@@ -6,7 +6,7 @@
     python experiments/paper_scale.py --recorded
 
 The chapters declare what can run here, in their own notebooks: each paper chapter's
-``CHAPTER`` (``helpers.chapters``) names its settings and the ``run_setting(params,
+``CHAPTER`` (``helpers.chapters.ChapterSpec``) names its settings and the ``run_setting(params,
 seed)`` that trains and measures one of them exactly as its page does; this script
 lists no chapter itself. Each run writes
 ``results/<chapter>/paper_scale/<setting>/seed<k>.json``: every number, the setting's
@@ -43,8 +43,8 @@ from helpers.runs import figure_path, write_record  # noqa: E402
 def _discover() -> tuple[dict[str, str], dict[str, Callable[[dict, int], dict]],
                          dict[str, dict[str, dict]]]:
     """Each chapter's notebook, ``run_setting`` and settings, from its own declaration
-    (``helpers.chapters``): ``{module: ...}`` for the chapters with recorded settings."""
-    from helpers.chapters import chapters
+    (``helpers.papers.chapters``): ``{module: ...}`` for the chapters with recorded settings."""
+    from helpers.papers import chapters
 
     found = [c for c in chapters() if c.spec.settings]
     return ({c.module: c.notebook for c in found},

@@ -14,26 +14,24 @@ declaration, written next to the code it names::
         targets=(Target(...), ...),      # the paper's numbers it is held to
     )
 
-:func:`chapters` finds every such module in :mod:`helpers.papers` (the generated
-modules name their notebook in ``__notebook__``), so the experiment runner, the
-benchmarks, the teachers' tables and the tests list no chapter themselves.
+:func:`helpers.papers.chapters` finds every such module in :mod:`helpers.papers` (the
+generated modules name their notebook in ``__notebook__``), so the experiment runner,
+the benchmarks, the teachers' tables and the tests list no chapter themselves. This
+module is what the chapters import (it imports no chapter).
 :func:`notebook_titles` reads the title of every chapter notebook of a clone, with
 or without exported code.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Chapter", "ChapterSpec", "Target", "chapter", "chapters", "module_name",
-           "notebook_titles", "paper_chapters", "short_title"]
+__all__ = ["Chapter", "ChapterSpec", "Target", "module_name", "notebook_titles", "short_title"]
 
 
 @dataclass(frozen=True)
@@ -97,35 +95,6 @@ class Chapter:
 def module_name(notebook: str) -> str:
     """``"01_xcov"`` (or ``"chapters/01_xcov.ipynb"``) -> ``"xcov"``: the one rule."""
     return re.sub(r"^\d+_", "", Path(notebook).stem)
-
-
-def chapters() -> list[Chapter]:
-    """Every chapter with a declaration, in the book's order (by notebook number)."""
-    from . import papers
-
-    found = []
-    for info in pkgutil.iter_modules(papers.__path__):
-        module = importlib.import_module(f"{papers.__name__}.{info.name}")
-        spec = getattr(module, "CHAPTER", None)
-        notebook = getattr(module, "__notebook__", None)
-        if isinstance(spec, ChapterSpec) and notebook:
-            found.append(Chapter(Path(notebook).stem, info.name, spec))
-    return sorted(found, key=lambda c: c.notebook)
-
-
-def paper_chapters() -> list[Chapter]:
-    """The chapters that implement a paper (their spec names one), in order."""
-    return [c for c in chapters() if c.spec.paper]
-
-
-def chapter(name: str) -> Chapter:
-    """The chapter named by its module (``"xcov"``) or notebook (``"01_xcov"``)."""
-    every = chapters()
-    for c in every:
-        if name in (c.module, c.notebook):
-            return c
-    raise KeyError(f"Chapter: expected one of {[c.module for c in every]} (or their notebooks "
-                   f"{[c.notebook for c in every]}); got {name!r}.")
 
 
 def short_title(heading: str) -> str:

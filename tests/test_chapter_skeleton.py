@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.chapters import paper_chapters
+from helpers.papers import paper_chapters
 
 ROOT = Path(__file__).resolve().parent.parent
 SKELETON = [

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.chapters import ChapterSpec, chapter, chapters, module_name, paper_chapters
+from helpers.chapters import ChapterSpec, module_name
+from helpers.papers import chapter, chapters, paper_chapters
 
 ROOT = Path(__file__).resolve().parent.parent
 STEMS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))

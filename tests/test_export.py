@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import load_script
 
-from helpers.chapters import paper_chapters
+from helpers.papers import paper_chapters
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER_CHAPTERS = [c.notebook for c in paper_chapters()]  # each declares itself

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _paper_words() -> set[str]:
     """Each paper chapter's module name (with and without underscores) and the surnames
     of its paper's authors, from the chapters' own declarations."""
-    from helpers.chapters import paper_chapters
+    from helpers.papers import paper_chapters
 
     words = set()
     for c in paper_chapters():

@@ -7,7 +7,8 @@ Used to produce the committed outputs (``book`` profile by default)::
 The profile, the hardware and the wall time are stored in the notebook's
 metadata (``hidden_factors``); ``tests/test_committed_notebooks.py`` checks them.
 Every number a chapter reports is also written to
-``results/<chapter>/<profile>.json`` (with the hardware and the time), where
+``results/<chapter>/<profile>.json`` (``HF_RESULTS_DIR`` when set; with the hardware,
+the time and where its data came from), where
 chapters and the README read recorded runs from.  A paper-scale run that
 should only record its results, leaving the committed notebook alone::
 
@@ -42,7 +43,7 @@ from helpers.files import atomic_write_text  # noqa: E402
 def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = False) -> float:
     """Run ``path`` top to bottom in a fresh kernel; save it in place when ``save``."""
     nb = nbformat.read(path, as_version=4)
-    os.environ["HF_RESULTS_DIR"] = str(ROOT / "results")
+    os.environ.setdefault("HF_RESULTS_DIR", str(ROOT / "results"))
     os.environ["HF_NOTEBOOK"] = path.stem
     os.environ["HF_REPLACE_REAL"] = "1" if replace_real else "0"
     start = time.perf_counter()
