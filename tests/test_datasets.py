@@ -156,9 +156,9 @@ def test_dataset_describe_wraps_the_source_and_flags_a_fallback():
 
 def test_profile_describe_and_pick():
     assert [PROFILES[k].describe() for k in ("smoke", "book", "full")] == [
-        "profile=smoke · train images=600 · test images=300 · epochs=1 · batch=100 · seed=0",
-        "profile=book · train images=20,000 · test images=10,000 · epochs=10 · batch=100 · seed=0",
-        "profile=full · train images=all · test images=all · epochs=30 · batch=100 · seed=0",
+        "profile=smoke · train images=600 · test images=300 · batch=100 · seed=0",
+        "profile=book · train images=20,000 · test images=10,000 · batch=100 · seed=0",
+        "profile=full · train images=all · test images=all · batch=100 · seed=0",
     ]
     assert [get_profile(k).pick(smoke="s", book="b", full="f")
             for k in ("smoke", "book", "full")] == ["s", "b", "f"]

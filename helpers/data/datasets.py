@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.profile import check_seed
+from ..validate import check_seed
 
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 #: where a loader's data came from (``Dataset.provenance["source"]``)
