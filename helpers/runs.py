@@ -35,7 +35,7 @@ from .files import atomic_write_text
 __all__ = [
     "PAPER_SCALE_DIR", "RESULTS_DIR_ENV_VAR", "RecordRefused", "all_setting_runs",
     "chapter_record", "chapter_record_path", "chapter_runtimes", "data_provenance", "data_used",
-    "figure_path", "is_fallback_record", "note_data", "read_record", "results_dirs",
+    "figure_path", "is_fallback_record", "is_real_record", "note_data", "read_record", "results_dirs",
     "setting_figure", "setting_record_path", "setting_runs", "unsaved_dir", "write_dir",
     "write_record",
 ]
@@ -230,6 +230,21 @@ def data_used() -> dict[str, dict]:
     return {name: dict(info) for name, info in _DATA_USED.items()}
 
 
+def is_real_record(record: dict) -> bool:
+    """True only when ``record`` says it was measured on real data for every data set.
+
+    A record that does not say where its data came from (written before records did)
+    is neither real nor fallback as far as this check knows: False.
+    """
+    data = record.get("data")
+    if isinstance(data, dict) and data:
+        infos = [data] if "source" in data else list(data.values())
+        return all(isinstance(i, dict) and i.get("source") and
+                   i["source"] not in FALLBACK_SOURCES for i in infos)
+    return record.get("mnist") == "real MNIST" and not record.get("values", {}).get(
+        "scarce_fallback", False)
+
+
 def is_fallback_record(record: dict) -> bool:
     """True when ``record`` was measured on stand-in data (offline MNIST, SVHN stand-in).
 
@@ -277,8 +292,9 @@ def _keep_unsaved(path: Path, text: str, err: OSError) -> Path | None:
 def write_record(path: str | os.PathLike, record: dict, replace_real: bool = False) -> Path:
     """Write ``record`` to ``path`` as JSON, atomically; return ``path``.
 
-    Refuses (:class:`RecordRefused`) to replace a record measured on real data with one
-    measured on fallback data unless ``replace_real``.  If the file cannot be written
+    Refuses (:class:`RecordRefused`) to replace a record that says it was measured on
+    real data with one measured on fallback data, unless ``replace_real`` (a record that
+    does not say where its data came from is replaced).  If the file cannot be written
     (``OSError``: full disk, read-only folder), the record is printed to stderr and kept
     in :func:`unsaved_dir`, and the ``OSError`` is raised again with that copy's path.
     """
@@ -289,7 +305,7 @@ def write_record(path: str | os.PathLike, record: dict, replace_real: bool = Fal
             old = read_record(path)
         except ValueError:
             old = None
-        if old is not None and not is_fallback_record(old):
+        if old is not None and is_real_record(old):
             raise RecordRefused(
                 f"Run record {path.name}: expected a run on the real data set to replace the "
                 "recorded one, which was measured on real data; got a run on fallback data "

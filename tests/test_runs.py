@@ -38,6 +38,18 @@ def test_fallback_data_never_silently_replaces_a_real_record(tmp_path):
     runs.write_record(path, REAL)  # and real data may always replace it
 
 
+def test_a_record_that_does_not_say_its_data_is_replaced(tmp_path):
+    """Records written before records named their data (chapter 3's, on the stand-in)."""
+    path = tmp_path / "03_jade" / "book.json"
+    runs.write_record(path, {"profile": "book", "values": {"acc": 0.5}})
+    runs.write_record(path, {**FALLBACK, "data": {"SVHN": {"source": "stand-in"}}})
+    assert runs.read_record(path)["data"] == {"SVHN": {"source": "stand-in"}}
+    assert not runs.is_real_record({"values": {}})
+    assert runs.is_real_record(REAL) and not runs.is_real_record(FALLBACK)
+    assert not runs.is_real_record({"data": {"MNIST": {"source": "data-dir"},
+                                             "SVHN": {"source": "stand-in"}}})
+
+
 def test_older_records_say_fallback_their_own_way():
     assert runs.is_fallback_record({"mnist": "offline fallback subset"})
     assert runs.is_fallback_record({"values": {"mnist_fallback": True}})

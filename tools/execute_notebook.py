@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -67,7 +68,8 @@ def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = Fa
 
 def _refusal(err: Exception) -> str:
     """The refusal's own message from a failed cell's traceback."""
-    lines = [line for line in str(err).splitlines() if "RecordRefused:" in line]
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # the traceback's colours
+    lines = [line for line in plain.splitlines() if "RecordRefused:" in line]
     return lines[-1].split("RecordRefused:", 1)[1].strip() if lines else str(err)
 
 
