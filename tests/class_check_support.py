@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: the class check's tests need its sandbox: skipped (saying why) on a machine without
+#: bubblewrap, except in CI (CI=true), which installs it and never skips them
+needs_sandbox = pytest.mark.skipif(
+    sys.platform != "linux" or (shutil.which("bwrap") is None and os.environ.get("CI") != "true"),
+    reason="the class check's sandbox is bubblewrap (Linux): apt-get install bubblewrap "
+           "(CI installs it and never skips these)")
+# the same limits for every class-check test: generous, as CI runs them beside other
+# TensorFlow work; only the timeout test waits out its limit
+LIMIT_ARGS = dict(timeout_s=120, check_timeout_s=120, memory_mb=3072, procs=128)
 
 CHECK = 'from helpers.checks import check_exercise\ncheck_exercise("xcov_penalty", xcov_penalty);'
 

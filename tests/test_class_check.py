@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from class_check_support import CHECK, notebook, sandbox_leftovers, xcov_solution, xcov_stub, xcov_wrong
+from class_check_support import (
+    CHECK,
+    LIMIT_ARGS,
+    needs_sandbox,
+    notebook,
+    sandbox_leftovers,
+    xcov_solution,
+    xcov_stub,
+    xcov_wrong,
+)
 from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,13 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 class_check = load_script(ROOT / "tools" / "class_check.py")
 teacher_tables = load_script(ROOT / "tools" / "teacher_tables.py")
 
-linux = pytest.mark.skipif(
-    sys.platform != "linux" or (shutil.which("bwrap") is None and os.environ.get("CI") != "true"),
-    reason="the class check's sandbox is bubblewrap (Linux): apt-get install bubblewrap "
-           "(CI installs it and never skips these)")
+linux = needs_sandbox
 
-# generous: CI runs these beside other TensorFlow processes; only the timeout test waits out its limit
-LIMITS = class_check.Limits(timeout_s=120, check_timeout_s=120, memory_mb=3072, procs=128)
+LIMITS = class_check.Limits(**LIMIT_ARGS)
 
 
 def _all_export_cells() -> list[str]:

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -35,7 +34,9 @@ import nbformat
 import pytest
 from class_check_support import (
     CHECK,
+    LIMIT_ARGS,
     changed,
+    needs_sandbox,
     notebook,
     processes_matching,
     sandbox_leftovers,
@@ -49,13 +50,9 @@ from conftest import load_script
 ROOT = Path(__file__).resolve().parent.parent
 class_check = load_script(ROOT / "tools" / "class_check.py")
 
-pytestmark = pytest.mark.skipif(
-    sys.platform != "linux" or (shutil.which("bwrap") is None and os.environ.get("CI") != "true"),
-    reason="the class check's sandbox is bubblewrap (Linux): apt-get install bubblewrap "
-           "(CI installs it and never skips these)")
+pytestmark = needs_sandbox
 
-# generous time limits: no attack here waits them out, and CI runs beside other work
-LIMITS = class_check.Limits(timeout_s=120, check_timeout_s=120, memory_mb=3072, procs=128)
+LIMITS = class_check.Limits(**LIMIT_ARGS)
 TOKEN = f"hf-canary-{os.getpid()}-{time.time_ns()}"
 SECRET = f"hf-secret-token-{time.time_ns()}"
 FORMULA = '=HYPERLINK("evil.example","click")'  # a file name holds no slash

@@ -68,19 +68,26 @@ def test_explicit_data_dir_without_files_is_an_error(tmp_path):
         svhn.load_svhn(data_dir=tmp_path)
 
 
-def test_cache_is_used_after_checksum(tmp_path, monkeypatch, mat_dir):
-    """A verified cached copy is used without touching the network."""
+@pytest.fixture
+def cached(tmp_path, monkeypatch, mat_dir):
+    """SVHN loaded offline from a verified cached copy: ``(dataset, {key: (name, sha256)})``."""
+    import hashlib
+
     sums = {}
+    (tmp_path / "cache").mkdir()
     for key, (name, _) in svhn.SVHN_FILES.items():
-        (tmp_path / "cache").mkdir(exist_ok=True)
         data = (mat_dir / name).read_bytes()
         (tmp_path / "cache" / name).write_bytes(data)
-        import hashlib
         sums[key] = (name, hashlib.sha256(data).hexdigest())
     monkeypatch.setattr(svhn, "SVHN_FILES", sums)
     monkeypatch.delenv("HF_DATA_DIR", raising=False)
     monkeypatch.setenv("HF_OFFLINE", "1")
-    ds = svhn.load_svhn(cache_dir=tmp_path / "cache")
+    return svhn.load_svhn(cache_dir=tmp_path / "cache"), sums
+
+
+def test_cache_is_used_after_checksum(cached):
+    """A verified cached copy is used without touching the network."""
+    ds, _ = cached
     assert "cache" in ds.source and not ds.is_fallback and len(ds.y_train) == 40
 
 
@@ -236,18 +243,8 @@ def test_provenance_of_a_data_directory(mat_dir):
     assert str(mat_dir) not in repr(ds.provenance) + ds.describe()
 
 
-def test_provenance_of_the_cache(tmp_path, monkeypatch, mat_dir):
-    import hashlib
-    sums = {}
-    (tmp_path / "cache").mkdir()
-    for key, (name, _) in svhn.SVHN_FILES.items():
-        data = (mat_dir / name).read_bytes()
-        (tmp_path / "cache" / name).write_bytes(data)
-        sums[key] = (name, hashlib.sha256(data).hexdigest())
-    monkeypatch.setattr(svhn, "SVHN_FILES", sums)
-    monkeypatch.delenv("HF_DATA_DIR", raising=False)
-    monkeypatch.setenv("HF_OFFLINE", "1")
-    ds = svhn.load_svhn(cache_dir=tmp_path / "cache")
+def test_provenance_of_the_cache(cached):
+    ds, sums = cached
     assert ds.provenance == {"name": "SVHN", "source": "keras-cache",
                              "file": "train_32x32.mat,test_32x32.mat",
                              "sha256": f"{sums['train'][1]},{sums['test'][1]}"}
