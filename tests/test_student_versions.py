@@ -59,6 +59,16 @@ def test_stub_keeps_signature_and_docstring():
     assert sum(isinstance(n, ast.Raise) for n in ast.walk(tree)) == 3
 
 
+def test_a_private_class_keeps_its_methods():
+    """Plumbing such as chapter 3's ``_ScarceSampler`` is given, not taught."""
+    src = ("class _Sampler:\n    def batch(self, n):\n        return n * 2\n\n"
+           "@add_to_class(_Sampler)\ndef more(self):\n    return 3\n\n"
+           "class Model(_Sampler):\n    def call(self, x):\n        return x + 1\n")
+    out, n = student.stub_source(src)
+    assert n == 1 and "return n * 2" in out and "return 3" in out
+    assert "return x + 1" not in out and "write `Model.call`" in out
+
+
 def test_solutions_go_but_the_rest_of_their_cell_stays():
     md = ("## Exercises\n\n1. **Implement it.** Write f.\n\n"
           "````{admonition} Solution to exercise 1\n:class: dropdown\n\n```python\nx = 1\n```\n"
@@ -113,10 +123,15 @@ def _public_defs(tree: ast.Module) -> list[tuple[str, ast.AST]]:
     test's own reading, independent of the tool's)."""
     out = []
     for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name.startswith("_"):
+            continue  # a private class's methods stay as given
         defs = node.body if isinstance(node, ast.ClassDef) else [node]
         for d in defs:
+            owners = [a.id for dec in getattr(d, "decorator_list", [])
+                      if isinstance(dec, ast.Call) for a in dec.args if isinstance(a, ast.Name)]
             if isinstance(d, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
-                    not d.name.startswith("_") or d.name.endswith("__")):
+                    not d.name.startswith("_") or d.name.endswith("__")) and not any(
+                    o.startswith("_") for o in owners):
                 out.append((d.name, d))
     return out
 

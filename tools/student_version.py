@@ -5,7 +5,8 @@
 
 In every ``#| export`` cell the body of each function and method (top-level
 functions and the methods of top-level classes, but not private helpers such as
-``_check_inputs``, which stay as given) is replaced by its docstring and
+``_check_inputs`` or the methods of a private class such as ``_ScarceSampler``, which
+stay as given) is replaced by its docstring and
 ``raise NotImplementedError(<hint>)``.  Any way of writing a ``def`` is handled:
 decorators (``@add_to_class(Cls)`` names the piece ``Cls.method``), one-line
 defs, a docstring on the ``def`` line, signatures over several lines, ``async
@@ -149,8 +150,9 @@ def _function_nodes(tree: ast.Module) -> list[tuple[str, ast.FunctionDef | ast.A
     for node in tree.body:
         if _to_write(node):
             owner = _owner_from_decorators(node)
-            found.append((f"{owner}.{node.name}" if owner else node.name, node))
-        elif isinstance(node, ast.ClassDef):
+            if owner is None or _is_public(owner):  # a private class's methods stay as given
+                found.append((f"{owner}.{node.name}" if owner else node.name, node))
+        elif isinstance(node, ast.ClassDef) and _is_public(node.name):
             found += [(f"{node.name}.{n.name}", n) for n in node.body if _to_write(n)]
     return found
 
@@ -161,8 +163,10 @@ def _private_names(tree: ast.Module) -> set[str]:
     for node in tree.body:
         defs = node.body if isinstance(node, ast.ClassDef) else [node]
         for d in defs:
-            if isinstance(d, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _is_public(d.name):
-                owner = node.name if isinstance(node, ast.ClassDef) else _owner_from_decorators(d)
+            if not isinstance(d, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            owner = node.name if isinstance(node, ast.ClassDef) else _owner_from_decorators(d)
+            if not _is_public(d.name) or (owner and not _is_public(owner)):
                 names |= {d.name, f"{owner}.{d.name}" if owner else d.name}
     return names
 
