@@ -90,7 +90,10 @@ def test_no_list_outside_a_chapter_names_the_chapters():
         if rel.startswith(ALLOWED) or not rel.endswith((".py", ".toml", ".cfg", ".yml",
                                                         "Makefile", "run")):
             continue
-        text = (ROOT / rel).read_text(encoding="utf-8", errors="replace")
+        path = ROOT / rel
+        if rel == "Makefile" and not path.is_file():  # .ci/run moves it aside meanwhile
+            path = ROOT / ".Makefile.hidden"
+        text = path.read_text(encoding="utf-8", errors="replace")
         for number, line in enumerate(text.splitlines(), 1):
             if len(_chapters_named(line)) >= 2:
                 offenders.append(f"{rel}:{number}: {line.strip()}")
