@@ -36,26 +36,30 @@ _SUFFIX = ".part"
 
 def remove_stale_temporaries(path: str | os.PathLike,
                              older_than_s: float = STALE_TEMPORARY_AGE_S) -> list[Path]:
-    """Delete ``<name>.*.part`` temporaries of ``path`` older than ``older_than_s`` seconds.
+    """Delete ``<name>.*.part`` temporaries of ``path`` not written to for ``older_than_s`` s.
 
-    Only temporaries of this one file are touched, and a recent one is kept (another
-    process may be writing it).  Returns the removed paths.
+    Only plain files of this one pattern are touched, and a recent one is kept (another
+    process may be writing it: a live download writes at least once per read timeout).
+    Errors (a missing or unreadable folder, a file removed meanwhile) are ignored.
+    Returns the removed paths.
     """
     path = Path(path)
     prefix = path.name + "."
     removed: list[Path] = []
-    if not path.parent.is_dir():
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
         return removed
     now = time.time()
-    for entry in path.parent.iterdir():
-        name = entry.name
-        if not (name.startswith(prefix) and name.endswith(_SUFFIX)
-                and len(name) > len(prefix) + len(_SUFFIX)):
+    for entry in entries:
+        ours = (entry.name.startswith(prefix) and entry.name.endswith(_SUFFIX)
+                and len(entry.name) > len(prefix) + len(_SUFFIX))  # <name>.<random>.part
+        if not ours:
             continue
         with contextlib.suppress(OSError):
-            if now - entry.stat().st_mtime >= older_than_s:
-                entry.unlink()
-                removed.append(entry)
+            if entry.is_file(follow_symlinks=False) and now - entry.stat().st_mtime > older_than_s:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
     return removed
 
 

@@ -34,7 +34,7 @@ from .files import atomic_write_text
 
 __all__ = [
     "PAPER_SCALE_DIR", "RESULTS_DIR_ENV_VAR", "RecordRefused", "all_setting_runs",
-    "chapter_record", "chapter_record_path", "chapter_runtimes", "data_provenance", "data_used",
+    "chapter_record", "chapter_record_path", "chapter_runtimes", "data_used",
     "figure_path", "is_fallback_record", "is_real_record", "note_data", "read_record", "results_dirs",
     "setting_figure", "setting_record_path", "setting_runs", "unsaved_dir", "write_dir",
     "write_record",
@@ -199,20 +199,6 @@ def setting_figure(notebook: str, setting: str, seed: int, name: str) -> Path | 
 # --------------------------------------------------------------------------------------
 # Where the data came from
 # --------------------------------------------------------------------------------------
-
-def data_provenance(dataset) -> dict:
-    """What a record says of its data: source, file name and digest (never a full path).
-
-    Reads the ``provenance`` the loaders attach; a dataset from an older loader is
-    described by its ``is_fallback`` flag alone.
-    """
-    info = getattr(dataset, "provenance", None)
-    if isinstance(info, dict) and info.get("source"):
-        return {k: info[k] for k in ("source", "file", "sha256", "name") if k in info}
-    if getattr(dataset, "is_fallback", False):
-        return {"source": "offline-subset"}
-    return {"source": "real"}
-
 
 _DATA_USED: dict[str, dict] = {}
 

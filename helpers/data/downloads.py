@@ -47,6 +47,8 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from ..files import remove_stale_temporaries
+
 OFFLINE_ENV_VAR = "HF_OFFLINE"
 DATA_DIR_ENV_VAR = "HF_DATA_DIR"
 #: seconds one network operation (connect, one read) may take
@@ -203,24 +205,7 @@ def remove_stale_parts(folder: Path, name: str, older_than_s: float = STALE_PART
     Returns:
         The files that were removed.
     """
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    now, prefix, suffix = time.time(), name + ".", ".part"
-    for entry in entries:
-        ours = (entry.name.startswith(prefix) and entry.name.endswith(suffix)
-                and len(entry.name) > len(prefix) + len(suffix))  # <name>.<random>.part
-        if not ours:
-            continue
-        try:
-            if entry.is_file(follow_symlinks=False) and now - entry.stat().st_mtime > older_than_s:
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-        except OSError:
-            continue
-    return removed
+    return remove_stale_temporaries(Path(folder) / name, older_than_s)
 
 
 def _content_length(response) -> int | None:
