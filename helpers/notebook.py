@@ -110,9 +110,10 @@ def report(name: str, value: float, fmt: str = "{:.4g}", label: str | None = Non
     """Print a measured number and make it citable in the book's prose.
 
     The value is printed (``label: value``) and, when ``myst_nb`` is present
-    (the book build), also *glued* under ``name`` so Markdown cells can show it
-    with ``{glue:text}`name:.1%``` (any Python format spec).  Numbers in the
-    text are therefore always the ones this run measured, never typed by hand.
+    (the book build), also *glued* under ``name``: the executed notebook keeps it
+    in an output, and Markdown cells cite it as ``<!--#name:.1%-->…<!--/-->`` (any
+    Python format spec), which :mod:`helpers.cited_numbers` fills from the run.
+    Numbers in the text are therefore always the ones this run measured.
     The value is also kept for the run's results file (see :func:`runtime_note`).
     ``show=False`` records and glues without printing (when a table shows it).
     """
@@ -213,7 +214,7 @@ def glue_record(record: dict, prefix: str) -> None:
 
     Nothing is printed: show the values in a table next to it.  E.g. the
     value ``ks_k1_accuracy`` of a ``full`` record glued with prefix ``full_``
-    is cited as ``{glue:text}`full_ks_k1_accuracy:.1%```.
+    is cited as ``<!--#full_ks_k1_accuracy:.1%-->…<!--/-->``.
     """
     try:
         from myst_nb import glue

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import helpers
+from helpers import cited_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -118,13 +119,11 @@ def _glued_names(nb) -> set[str]:
     return names
 
 
-def test_every_glued_number_in_the_prose_was_recorded(notebook):
-    """A {glue:text} reference to a name the run never glued would render as an error."""
+def test_every_number_in_the_prose_is_the_one_its_run_measured(notebook):
+    """Each cited number reads exactly what the run glued; no glue role is left raw."""
     path, nb = notebook
-    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    wanted = set(re.findall(r"\{glue:(?:text|)\}`([A-Za-z0-9_]+)", prose))
-    missing = wanted - _glued_names(nb)
-    assert not missing, f"{path.name}: prose cites numbers this run did not glue: {sorted(missing)}"
+    found = cited_numbers.problems(nb)
+    assert not found, f"{path.name}: " + "; ".join(found[:5])
 
 
 # Every chapter page carries one or more kernel-free explorers; their embedded

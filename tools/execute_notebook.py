@@ -14,6 +14,9 @@ should only record its results, leaving the committed notebook alone::
 
     HF_PROFILE=full python tools/execute_notebook.py --results-only chapters/01_xcov.ipynb
 
+Every number its prose cites (``<!--#name:.1%-->98.3%<!--/-->``) is rewritten from
+this run's outputs before saving (:mod:`helpers.cited_numbers`).
+
 The notebook is saved atomically (a full disk or a kill leaves the committed one as it
 was). A run on fallback data (the offline MNIST subset) does not replace a record
 measured on real data unless ``--replace-real`` is given: the run fails with a message
@@ -38,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from helpers import cited_numbers  # noqa: E402
 from helpers.files import atomic_write_text  # noqa: E402
 
 
@@ -62,6 +66,7 @@ def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = Fa
         "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores",
     }
     if save:
+        cited_numbers.fill(nb)  # the prose's numbers, from this run's outputs
         atomic_write_text(path, nbformat.writes(nb) + "\n")
     return seconds
 
@@ -87,6 +92,10 @@ def main() -> int:
         try:
             seconds = execute(path, args.timeout, save=not args.results_only,
                               replace_real=args.replace_real)
+        except cited_numbers.UncitedValue as err:
+            print(f"{path}: the prose cites a number this run did not measure; the notebook "
+                  f"on disk is unchanged.\n{err.args[0]}", file=sys.stderr, flush=True)
+            return 1
         except CellExecutionError as err:
             refused = "RecordRefused" in str(err)
             print(f"{path}: {'record refused' if refused else 'a cell failed'}; the notebook "
