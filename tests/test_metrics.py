@@ -428,3 +428,14 @@ def test_scorecard_passes_its_seed_to_every_probe_and_swap(bars):
     card = scorecard(label_in_z, *bars, probes=("mlp",), content_probes=True, seed=3)
     assert card["s_mlp"] == mlp_probe(s_tr, bars[1], s_te, bars[3], seed=3)
     assert card["s_mlp"] != mlp_probe(s_tr, bars[1], s_te, bars[3], seed=0)
+
+
+def test_the_notation_page_defines_every_header_once():
+    from pathlib import Path
+
+    from helpers.eval.metrics import COLUMNS, HEADERS
+
+    page = (Path(__file__).resolve().parent.parent / "book" / "notation.md").read_text()
+    assert set(COLUMNS) <= set(HEADERS), "a measure without a header"
+    for name, header in HEADERS.items():
+        assert header in page, f"notation.md does not define the header {header!r} ({name})"

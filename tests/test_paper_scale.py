@@ -144,13 +144,16 @@ def test_runs_are_read_back_in_seed_order_and_summarised(fake, tmp_path, monkeyp
     assert over_seeds(runs, "missing")[2] == 0
     assert paper_scale_runs("04_two_step", "never-run") == []
     table = runs_table({"tiny": runs, "empty": []}, ["z_mlp", "train_images"])
-    assert "| tiny | 60.0 ± 10.0% | 7 ± 0 | 3 |" in table
+    assert "| tiny | 60.0 ± 10.0% | 7.00 ± <0.01 | 3 |" in table
+    assert table.startswith("| model | label in z (MLP probe) | train_<wbr>images | seeds |")
     assert "empty" not in table
-    assert "| one | 50.0% | 7 | 1 |" in runs_table({"one": runs[:1]}, ["z_mlp", "train_images"])
+    assert "| one | 50.0% | 7.00 | 1 |" in runs_table({"one": runs[:1]}, ["z_mlp", "train_images"])
     assert runs_table({"empty": []}, ["z_mlp"]) == "*(no recorded runs)*"
     assert mean_std([0.5, 0.7]) == "60.0 ± 14.1%"  # what the table writes, ddof=1
     assert mean_std([0.5]) == "50.0%" and mean_std([]) == "—"
-    assert mean_std([7.0, 7.0], percent=False) == "7 ± 0"
+    assert mean_std([7.0, 7.0], percent=False) == "7.00 ± <0.01"  # never "± 0"
+    assert mean_std([0.98351, 0.98362]) == "98.4 ± <0.1%"
+    assert mean_std([0.019851, 0.02052], percent=False) == "0.0202 ± 0.0005"
     assert "| 60.00 ± 10.00% |" in runs_table({"tiny": runs}, ["z_mlp"],
                                                decimals={"z_mlp": 2})
     # where the runs come from, under the table

@@ -55,6 +55,8 @@ def test_results_table_formats():
     table = tables.results_table({"m": {"accuracy": 0.98765, "reconstruction_mse": 0.0123,
                                        "z_probe": float("nan")}})
     assert "98.8%" in table and "0.0123" in table and "—" in table
+    assert tables.plain(1.2e-5) == "0.0000120" and tables.plain(60000.0) == "60,000"
+    assert "e-" not in tables.results_table({"m": {"reconstruction_mse": 3.1e-6}})
 
 
 def _live_parts(explorer):
@@ -208,4 +210,5 @@ def test_every_latent_control_matters_from_the_start(cae):
 def test_results_table_renames_headers_and_lets_them_break():
     table = tables.results_table({"m": {"neg_elbo": 100.0, "z_mlp": 0.5}},
                                  headers={"neg_elbo": "neg_elbo (nats)"})
-    assert table.splitlines()[0] == "| model | neg_<wbr>elbo (nats) | z_<wbr>mlp |"
+    assert table.splitlines()[0] == ("| model | neg_<wbr>elbo (nats) | "
+                                     "label in z (MLP probe) |")

@@ -113,6 +113,21 @@ COLUMNS = {
     "z_effect": "error with a foreign z / error with the image's own z (1 = z does nothing)",
     "chance": "accuracy of always guessing the most frequent class",
 }
+#: what a table's header says for each measure (the notation page defines each once)
+HEADERS = {
+    "accuracy": "accuracy",
+    "s_linear": "label in s (linear probe)",
+    "s_mlp": "label in s (MLP probe)",
+    "z_linear": "label in z (linear probe)",
+    "z_mlp": "label in z (MLP probe)",
+    "reconstruction_mse": "reconstruction error",
+    "follows_content": "swaps follow content",
+    "follows_style": "swaps follow style",
+    "z_effect": "effect of z",
+    "chance": "chance",
+    "seeds": "seeds",
+    "min / seed": "minutes per seed",
+}
 PERCENT_COLUMNS = ("accuracy", "s_linear", "s_mlp", "z_linear", "z_mlp", "follows_content",
                    "follows_style", "chance")
 

@@ -7,7 +7,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .metrics import PERCENT_COLUMNS
+from .metrics import HEADERS, PERCENT_COLUMNS
+
+
+def plain(value: float, digits: int = 3) -> str:
+    """``value`` with ``digits`` significant digits and never in scientific notation
+    (``0.0292``, ``1.07``, ``312``); integers above ``10**digits`` are shown whole."""
+    if value == 0 or not np.isfinite(value):
+        return f"{value:g}"
+    places = max(0, digits - 1 - int(np.floor(np.log10(abs(value)))))
+    return f"{value:,.{places}f}"
+
+
+def _places(value: float, digits: int = 3) -> int:
+    """Decimals :func:`plain` gives ``value``."""
+    if value == 0 or not np.isfinite(value):
+        return 0
+    return max(0, digits - 1 - int(np.floor(np.log10(abs(value)))))
 
 
 def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | None = None,
@@ -15,14 +31,17 @@ def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | No
                   headers: dict[str, str] | None = None) -> str:
     """A Markdown table (rows = models); pass it to ``IPython.display.Markdown``.
 
-    Values are formatted as percentages for the columns in ``percent`` and
-    with four significant digits otherwise; strings are shown as they are and
-    missing or NaN values as a dash. ``headers`` shows some columns under
-    another name (e.g. ``{"neg_elbo": "neg_elbo (nats)"}``).
+    Values are formatted as percentages with one decimal for the columns in
+    ``percent`` and with three significant digits otherwise (never scientific
+    notation); strings are shown as they are and missing or NaN values as a dash.
+    Headers are the measures' plain names (:data:`helpers.eval.metrics.HEADERS`);
+    ``headers`` names other columns or renames some (e.g. ``{"neg_elbo": "−ELBO
+    (nats)"}``).
     """
     columns = list(columns) if columns is not None else list(next(iter(rows.values())))
-    # <wbr> lets a narrow page break a long header after an underscore.
-    header = [(headers or {}).get(col, col).replace("_", "_<wbr>") for col in columns]
+    names = {**HEADERS, **(headers or {})}
+    # <wbr> lets a narrow page break a long code name after an underscore.
+    header = [names.get(col, col).replace("_", "_<wbr>") for col in columns]
     lines = ["| model | " + " | ".join(header) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, values in rows.items():
         cells = []
@@ -33,7 +52,7 @@ def results_table(rows: dict[str, dict[str, float]], columns: Sequence[str] | No
             elif np.isnan(v):
                 cells.append("—")
             else:
-                cells.append(f"{100 * v:.1f}%" if col in percent else f"{v:.4f}")
+                cells.append(f"{100 * v:.1f}%" if col in percent else plain(v))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -62,14 +81,25 @@ def over_seeds(runs: list[dict], key: str) -> tuple[float, float, int]:
 def mean_std(values: Sequence[float], percent: bool = True, places: int = 1) -> str:
     """``mean ± std`` of ``values`` as :func:`runs_table` writes it (std with ddof=1;
     the value alone for one value, "—" for none): a percentage with ``places``
-    decimals, else 4 significant digits."""
+    decimals, else three significant digits, the spread to the mean's last decimal (a
+    spread that rounds to zero reads ``± <0.1``, never ``± 0.0``)."""
     mean, std, n = _summary(values)
     if n == 0 or np.isnan(mean):
         return "—"
     if percent:
-        return (f"{100 * mean:.{places}f} ± {100 * std:.{places}f}%" if n > 1
-                else f"{100 * mean:.{places}f}%")
-    return f"{mean:.4g} ± {std:.2g}" if n > 1 else f"{mean:.4g}"
+        if n == 1:
+            return f"{100 * mean:.{places}f}%"
+        spread = f"{100 * std:.{places}f}"
+        if float(spread) == 0:
+            spread = f"<{10 ** -places:.{places}f}"
+        return f"{100 * mean:.{places}f} ± {spread}%"
+    if n == 1:
+        return plain(mean)
+    decimals = _places(mean)
+    spread = f"{std:,.{decimals}f}"
+    if float(spread.replace(",", "")) == 0:
+        spread = f"<{10 ** -decimals:.{decimals}f}" if decimals else "<1"
+    return f"{plain(mean)} ± {spread}"
 
 
 def runs_table(rows: dict[str, list[dict]], columns: Sequence[str],
