@@ -61,7 +61,8 @@ def setup() -> Path:
 def test(pytest_args: list[str]) -> None:
     """ruff, then pytest with the smoke profile (every chapter runs under nbval)."""
     python = setup()
-    _run(python, "-m", "ruff", "check", "helpers", "tests", "tools", "chapters", "benchmarks",
+    _run(python, "-m", "ruff", "check", "helpers", "tests", "tools", "chapters", "lab_notes",
+         "benchmarks",
          "experiments")
     _run(python, "-m", "pytest", "--nbval-lax", "-q", *_workers(pytest_args), *pytest_args,
          env={**os.environ, "HF_PROFILE": "smoke"})

@@ -4,7 +4,7 @@ Every chapter starts with the same cell, made here from the repository URL
 (``_config.yml``) and the helpers' version (``helpers.__version__``). After
 changing either, run
 
-    python tools/first_cell.py      # rewrite the first cell of chapters/*.ipynb
+    python tools/first_cell.py      # rewrite the first cell of chapters/ and lab_notes/
 
 and re-execute the chapters. ``tests/test_committed_notebooks.py`` checks that
 every chapter's first cell is exactly this text.
@@ -66,7 +66,8 @@ def first_cell() -> str:
 
 def main() -> int:
     text = first_cell()
-    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+    for path in sorted([*(ROOT / "chapters").glob("*.ipynb"),
+                        *(ROOT / "lab_notes").glob("*.ipynb")]):
         nb = nbformat.read(path, as_version=4)
         cell = next(c for c in nb.cells if c.cell_type == "code")
         tags = cell.metadata.setdefault("tags", [])
