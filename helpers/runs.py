@@ -17,7 +17,9 @@ file (:func:`unsaved_dir`), so hours of training are never lost.
 Reading looks, in order, in ``HF_RESULTS_DIR``, in the repository that holds the current
 folder or this package, and in the copy of the records shipped inside the installed
 package (``helpers/_records``), so a chapter opened outside a clone (Colab, a student's
-folder) reads the same records as the book.
+folder) reads the same records as the book.  With ``HF_REQUIRE_RECORDS=1`` a record
+that cannot be found raises :class:`RecordMissing` instead of reading as "nothing
+recorded" (the Colab-like check sets it: a chapter outside a clone must show its tables).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from pathlib import Path
 from .files import atomic_write_text
 
 __all__ = [
-    "PAPER_SCALE_DIR", "RESULTS_DIR_ENV_VAR", "RecordRefused", "all_setting_runs",
+    "PAPER_SCALE_DIR", "REQUIRE_ENV_VAR", "RESULTS_DIR_ENV_VAR", "RecordMissing",
+    "RecordRefused", "all_setting_runs",
     "chapter_record", "chapter_record_path", "chapter_runtimes", "data_used",
     "figure_path", "is_fallback_record", "is_real_record", "note_data", "read_record", "results_dirs",
     "setting_figure", "setting_record_path", "setting_runs", "unsaved_dir", "write_dir",
@@ -41,6 +44,8 @@ __all__ = [
 ]
 
 RESULTS_DIR_ENV_VAR = "HF_RESULTS_DIR"
+#: set to 1 to make a record that cannot be found an error, not "nothing recorded"
+REQUIRE_ENV_VAR = "HF_REQUIRE_RECORDS"
 PAPER_SCALE_DIR = "paper_scale"  # <chapter>/paper_scale/<setting>/seed<k>.json
 #: the copy of ``results/`` inside an installed package (built into the wheel)
 SHIPPED_DIR = Path(__file__).resolve().parent / "_records"
@@ -50,6 +55,20 @@ FALLBACK_SOURCES = frozenset({"offline-subset", "stand-in"})
 
 class RecordRefused(RuntimeError):
     """A record from fallback data would have replaced one from real data."""
+
+
+class RecordMissing(LookupError):
+    """A record was asked for, none was found, and ``HF_REQUIRE_RECORDS=1`` is set."""
+
+
+def _missing(what: str) -> None:
+    """Raise :class:`RecordMissing` for ``what`` when records are required."""
+    if os.environ.get(REQUIRE_ENV_VAR, "") == "1":
+        looked = ", ".join(str(d) for d in results_dirs()) or "no results folder at all"
+        raise RecordMissing(
+            f"no record of {what} (looked in: {looked}). A chapter opened outside a clone "
+            f"reads the records shipped with the helpers (helpers/_records): rebuild the "
+            f"wheel from a checkout that has them, or unset {REQUIRE_ENV_VAR}.")
 
 
 # --------------------------------------------------------------------------------------
@@ -139,7 +158,10 @@ def _first(relative: str) -> Path | None:
 def chapter_record(notebook: str, profile: str = "full") -> dict | None:
     """The record of a run of chapter ``notebook`` in ``profile``, or ``None``."""
     path = _first(f"{notebook}/{profile}.json")
-    return read_record(path) if path is not None else None
+    if path is None:
+        _missing(f"chapter {notebook}'s {profile} run")
+        return None
+    return read_record(path)
 
 
 def setting_runs(notebook: str, setting: str) -> list[dict]:
@@ -149,6 +171,7 @@ def setting_runs(notebook: str, setting: str) -> list[dict]:
         files = sorted(folder.glob("seed*.json")) if folder.is_dir() else []
         if files:
             return sorted((read_record(p) for p in files), key=lambda r: r["seed"])
+    _missing(f"setting {setting!r} of {notebook}")
     return []
 
 
@@ -193,7 +216,10 @@ def chapter_runtimes(base: Path | None = None) -> dict[str, dict]:
 
 def setting_figure(notebook: str, setting: str, seed: int, name: str) -> Path | None:
     """The saved figure ``name`` of one paper-scale run, or ``None``."""
-    return _first(f"{notebook}/{PAPER_SCALE_DIR}/{setting}/seed{seed}_{name}.png")
+    path = _first(f"{notebook}/{PAPER_SCALE_DIR}/{setting}/seed{seed}_{name}.png")
+    if path is None:
+        _missing(f"the {name} figure of setting {setting!r} of {notebook}, seed {seed}")
+    return path
 
 
 # --------------------------------------------------------------------------------------

@@ -96,6 +96,19 @@ def test_records_are_read_from_the_env_folder_first(tmp_path, monkeypatch):
     assert runs.chapter_record("01_xcov", "nothing") is None
 
 
+def test_a_missing_record_is_an_error_when_records_are_required(monkeypatch):
+    """The Colab-like check sets HF_REQUIRE_RECORDS: a table that would say 'nothing
+    recorded' outside a clone fails the check instead."""
+    monkeypatch.setenv(runs.REQUIRE_ENV_VAR, "1")
+    with pytest.raises(runs.RecordMissing, match="setting 'never-run' of 04_two_step"):
+        runs.setting_runs("04_two_step", "never-run")
+    with pytest.raises(runs.RecordMissing, match="chapter 01_xcov's nothing run"):
+        runs.chapter_record("01_xcov", "nothing")
+    with pytest.raises(runs.RecordMissing, match="figure"):
+        runs.setting_figure("03_jade", "never-run", 0, "swaps")
+    assert runs.chapter_record("00_warmup", "book") is not None  # found ones still read
+
+
 def test_records_are_found_from_a_folder_outside_the_clone(tmp_path):
     """A chapter run from elsewhere (a student's folder) reads the repository's records."""
     code = ("from helpers import runs; r = runs.chapter_record('00_warmup', 'book'); "

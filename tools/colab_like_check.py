@@ -1,6 +1,6 @@
 """A chapter as Colab runs it: Colab's versions, the helpers from a wheel, outside the repo.
 
-    python tools/colab_like_check.py [chapters/00_warmup.ipynb]
+    python tools/colab_like_check.py [chapters/00_warmup.ipynb ...]   # default: all
 
 1. makes a virtual environment (``.cache/colab-venv``) holding what Colab
    preinstalls (``tools/colab_versions.txt``: TensorFlow 2.20, Keras 3.13.2,
@@ -8,8 +8,10 @@
 2. builds the helpers' wheel from this checkout and installs it there with
    plain pip, as the chapters' first cell does on Colab;
 3. fails if that install upgraded or downgraded anything preinstalled;
-4. copies the chapter into an empty folder outside the repository and executes
-   it there in ``smoke`` (offline), with that environment's kernel.
+4. copies each chapter and lab notes page into an empty folder of its own outside the
+   repository and executes it there in ``smoke`` (offline), with that environment's
+   kernel and ``HF_REQUIRE_RECORDS=1``: a recorded table or figure that the installed
+   helpers cannot find fails the check (it would print "nothing recorded" on Colab).
 
 Colab runs Python 3.13; this check uses the Python that runs it (3.11 in CI),
 because 3.13 cannot be installed here. Exits non-zero on any failure.
@@ -64,11 +66,42 @@ def make_colab_env() -> None:
     stamp.write_text(PINS.read_text())
 
 
+def _default_notebooks() -> list[Path]:
+    """Every chapter and every lab notes page, in reading order."""
+    return sorted([*(ROOT / "chapters").glob("*.ipynb"), *(ROOT / "lab_notes").glob("*.ipynb")],
+                  key=lambda p: (p.stem, p.parent.name))
+
+
+def _execute(nb_file: Path, work: Path, tmp: Path) -> str:
+    """Run one notebook in ``work`` (a folder of its own, outside the repository) in smoke,
+    offline, with records required: a missing recorded table fails it."""
+    nb_path = work / nb_file.name
+    nb_path.write_bytes(nb_file.read_bytes())
+    code = (
+        "import sys, nbformat; from nbclient import NotebookClient\n"
+        f"nb = nbformat.read({str(nb_path)!r}, as_version=4)\n"
+        f"NotebookClient(nb, timeout=900, kernel_name='python3', resources={{'metadata': "
+        f"{{'path': {str(work)!r}}}}}).execute()\n"
+        "import helpers, ipywidgets, keras, numpy\n"
+        "print('executed with helpers', helpers.__version__, 'from', helpers.__file__,\n"
+        "      '| keras', keras.__version__, 'numpy', numpy.__version__,\n"
+        "      'ipywidgets', ipywidgets.__version__)\n"
+    )
+    env = {**os.environ, "HF_PROFILE": "smoke", "HF_OFFLINE": "1", "HF_REQUIRE_RECORDS": "1"}
+    for name in ("HF_DATA_DIR", "PYTHONPATH", "HF_RESULTS_DIR"):
+        env.pop(name, None)
+    out = _run(_python(), "-c", code, cwd=work, env=env)
+    if str(ROOT / "helpers") in out:
+        sys.exit(f"{nb_file.name} imported the helpers from the repository, not from the wheel")
+    return out.strip().replace(str(tmp), "<tmp>")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebook", nargs="?", type=Path,
-                        default=ROOT / "chapters" / "00_warmup.ipynb")
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="default: every chapter and lab notes page")
     args = parser.parse_args()
+    notebooks = args.notebooks or _default_notebooks()
     start = time.perf_counter()
     make_colab_env()
     pins = {_name(ln.split("==")[0]): ln.split("==")[1] for ln in PINS.read_text().splitlines()
@@ -91,29 +124,16 @@ def main() -> int:
             sys.exit(f"installing the helpers changed what Colab preinstalls: {changed}")
         added = sorted(set(after) - set(before))
         print(f"helpers wheel {wheel.name} installed; added {added}; "
-              f"nothing preinstalled changed")
-        work = tmp / "learner"
-        work.mkdir()
-        nb_path = work / args.notebook.name
-        nb_path.write_bytes(args.notebook.read_bytes())
-        code = (
-            "import sys, nbformat; from nbclient import NotebookClient\n"
-            f"nb = nbformat.read({str(nb_path)!r}, as_version=4)\n"
-            f"NotebookClient(nb, timeout=900, kernel_name='python3', resources={{'metadata': "
-            f"{{'path': {str(work)!r}}}}}).execute()\n"
-            "import helpers, ipywidgets, keras, numpy\n"
-            "print('executed with helpers', helpers.__version__, 'from', helpers.__file__,\n"
-            "      '| keras', keras.__version__, 'numpy', numpy.__version__,\n"
-            "      'ipywidgets', ipywidgets.__version__)\n"
-        )
-        env = {**os.environ, "HF_PROFILE": "smoke", "HF_OFFLINE": "1"}
-        env.pop("HF_DATA_DIR", None)
-        env.pop("PYTHONPATH", None)
-        out = _run(_python(), "-c", code, cwd=work, env=env)
-        print(out.strip().replace(str(tmp), "<tmp>"))
-        if str(ROOT / "helpers") in out:
-            sys.exit("the chapter imported the helpers from the repository, not from the wheel")
-    print(f"Colab-like check passed: {args.notebook.name} in smoke, "
+              f"nothing preinstalled changed", flush=True)
+        for nb_file in notebooks:
+            began = time.perf_counter()
+            work = tmp / f"learner-{nb_file.parent.name}-{nb_file.stem}"
+            work.mkdir()
+            lines = _execute(nb_file, work, tmp).splitlines()
+            print(f"{nb_file.parent.name}/{nb_file.name}: executed in smoke with records "
+                  f"required, {time.perf_counter() - began:.0f} s; {lines[-1] if lines else ''}",
+                  flush=True)
+    print(f"Colab-like check passed: {len(notebooks)} notebooks in smoke, "
           f"{time.perf_counter() - start:.0f} s")
     return 0
 

@@ -59,13 +59,16 @@ def repository_url() -> str:
     return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 
 
-def first_cell() -> str:
-    """The text of every chapter's first code cell."""
-    return TEMPLATE.format(url=repository_url(), version=helpers.__version__)
+def first_cell(version: str | None = None) -> str:
+    """The text of every chapter's first code cell (for ``version``, default the helpers')."""
+    return TEMPLATE.format(url=repository_url(), version=version or helpers.__version__)
 
 
-def main() -> int:
-    text = first_cell()
+def rewrite_all(version: str | None = None) -> list[Path]:
+    """Give every chapter and lab notes page the first cell of ``version``; return the
+    notebooks that changed."""
+    text = first_cell(version)
+    changed = []
     for path in sorted([*(ROOT / "chapters").glob("*.ipynb"),
                         *(ROOT / "lab_notes").glob("*.ipynb")]):
         nb = nbformat.read(path, as_version=4)
@@ -76,7 +79,13 @@ def main() -> int:
             if TAG not in tags:
                 tags.append(TAG)
             atomic_write_text(path, nbformat.writes(nb) + "\n")
-            print(f"updated {path.name}")
+            changed.append(path)
+    return changed
+
+
+def main() -> int:
+    for path in rewrite_all():
+        print(f"updated {path.relative_to(ROOT)}")
     return 0
 
 

@@ -1,0 +1,163 @@
+"""Make a release in one command: version, first cells, wheel check, changelog, tag.
+
+    python -m tools.release 0.2.0 --notes "What changed, in a sentence or two."
+
+in a clean checkout of main:
+
+1. refuses a dirty work tree, an existing tag, or a version not above the current one;
+2. writes the version to its one home (``helpers.__version__``) and to ``CITATION.cff``;
+3. rewrites every chapter's and lab notes page's first cell (``tools/first_cell.py``),
+   so each installs this release;
+4. builds the helpers' wheel and checks that it holds every record under ``results/``
+   (as ``helpers/_records``) and every generated paper module;
+5. writes a ``CHANGELOG.md`` entry (the notes and the commits since the last tag);
+6. commits all of that and creates the annotated tag ``v<version>``.
+
+Pushing the tag (``git push origin main v0.2.0``) makes the ``publish`` workflow attach
+the wheel to the GitHub release, from where the chapters' first cells install it.
+
+``python -m tools.release --check-wheel dist/hidden_factors-0.2.0-py3-none-any.whl``
+runs step 4 alone on a built wheel (the workflow does, before uploading it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VERSION_FILE = ROOT / "helpers" / "__init__.py"
+CITATION = ROOT / "CITATION.cff"
+CHANGELOG = ROOT / "CHANGELOG.md"
+VERSION = re.compile(r'^__version__ = "(?P<version>[^"]+)"$', re.M)
+
+
+class ReleaseError(RuntimeError):
+    """The release cannot be made as asked; nothing was committed or tagged."""
+
+
+def _git(*args: str, check: bool = True) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    if check and done.returncode:
+        raise ReleaseError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def _parse(version: str) -> tuple[int, int, int]:
+    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version)
+    if not match:
+        raise ReleaseError(f"a version is MAJOR.MINOR.PATCH, e.g. 0.2.0; got {version!r}.")
+    return tuple(int(p) for p in match.groups())  # type: ignore[return-value]
+
+
+def current_version() -> str:
+    """``helpers.__version__`` as the file says (not as an installed copy says)."""
+    match = VERSION.search(VERSION_FILE.read_text())
+    if not match:
+        raise ReleaseError(f"no __version__ line in {VERSION_FILE.relative_to(ROOT)}")
+    return match["version"]
+
+
+def check_wheel(wheel: Path) -> int:
+    """Check that ``wheel`` holds every record and generated module; return their count."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    wanted = {f"helpers/_records/{p.relative_to(ROOT / 'results').as_posix()}"
+              for p in (ROOT / "results").rglob("*") if p.is_file()}
+    wanted |= {f"helpers/papers/{p.name}" for p in (ROOT / "helpers" / "papers").glob("*.py")}
+    missing = sorted(wanted - names)
+    if missing:
+        raise ReleaseError(f"{wheel.name} lacks {len(missing)} shipped files, e.g. "
+                           f"{missing[:3]}: check [tool.setuptools] in pyproject.toml.")
+    return len(wanted)
+
+
+def build_wheel(out: Path) -> Path:
+    """The helpers' wheel of this checkout, built into ``out``."""
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                           "-w", str(out), str(ROOT)], capture_output=True, text=True)
+    if done.returncode:
+        raise ReleaseError(f"the wheel did not build:\n{done.stderr[-2000:]}")
+    return next(out.glob("hidden_factors-*.whl"))
+
+
+def changelog_entry(version: str, notes: str, date: str) -> str:
+    """The CHANGELOG section of ``version``: the notes, then the commits since the last tag."""
+    last = _git("describe", "--tags", "--abbrev=0", check=False)
+    span = f"{last}..HEAD" if last else "HEAD"
+    commits = _git("log", "--format=%s", span).splitlines()
+    lines = [f"## v{version} — {date}", "", notes.strip(), ""]
+    if commits:
+        lines += [f"Commits since {last or 'the start'}:", ""]
+        lines += [f"- {subject[:160]}" for subject in commits]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def release(version: str, notes: str, date: str | None = None) -> str:
+    """Make release ``version`` (see the module's docstring); return the tag's name."""
+    from helpers.files import atomic_write_text
+    from tools import first_cell
+
+    old = current_version()
+    if _parse(version) <= _parse(old):
+        raise ReleaseError(f"the new version must be above the current {old}; got {version}.")
+    tag = f"v{version}"
+    if _git("tag", "--list", tag):
+        raise ReleaseError(f"the tag {tag} exists already.")
+    if _git("status", "--porcelain"):
+        raise ReleaseError("the work tree has uncommitted changes: commit or stash them first.")
+    if not notes.strip():
+        raise ReleaseError("say what changed: --notes \"...\"")
+    date = date or datetime.date.today().isoformat()
+    with tempfile.TemporaryDirectory() as tmp:  # before anything is written
+        check_wheel(build_wheel(Path(tmp)))
+
+    atomic_write_text(VERSION_FILE, VERSION.sub(f'__version__ = "{version}"',
+                                                VERSION_FILE.read_text(), count=1))
+    citation = re.sub(r'(?m)^version: ".*"$', f'version: "{version}"', CITATION.read_text())
+    citation = re.sub(r'(?m)^date-released: ".*"\n', "", citation)
+    citation = re.sub(r'(?m)^repository-code: ".*"$',  # the URL's one home: _config.yml
+                      f'repository-code: "{first_cell.repository_url()}"', citation)
+    atomic_write_text(CITATION, citation.rstrip("\n") + f'\ndate-released: "{date}"\n')
+    first_cell.rewrite_all(version)
+    head = "# Changelog\n\nEach release of the course (`python -m tools.release`).\n\n"
+    previous = CHANGELOG.read_text()[len(head):] if CHANGELOG.exists() else ""
+    atomic_write_text(CHANGELOG, head + changelog_entry(version, notes, date) + "\n" + previous)
+    _git("add", "-A")
+    _git("commit", "-q", "-m", f"Release {tag}")
+    _git("tag", "-a", tag, "-m", f"Hidden Factors {tag}\n\n{notes.strip()}")
+    return tag
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("version", nargs="?", help="the new version, e.g. 0.2.0")
+    parser.add_argument("--notes", default="", help="what changed (the CHANGELOG's words)")
+    parser.add_argument("--date", help="the release date (default: today)")
+    parser.add_argument("--check-wheel", type=Path, metavar="WHEEL",
+                        help="only check that a built wheel holds the records")
+    args = parser.parse_args(argv)
+    try:
+        if args.check_wheel:
+            count = check_wheel(args.check_wheel)
+            print(f"{args.check_wheel.name}: all {count} records and paper modules are in it")
+            return 0
+        if not args.version:
+            parser.error("give the new version (or --check-wheel WHEEL)")
+        tag = release(args.version, args.notes, args.date)
+    except ReleaseError as err:
+        print(f"release: {err} Nothing was committed or tagged.", file=sys.stderr)
+        return 1
+    print(f"Released {tag}. Publish it: git push origin main {tag}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
