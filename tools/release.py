@@ -65,11 +65,12 @@ def current_version() -> str:
 
 
 def check_wheel(wheel: Path) -> int:
-    """Check that ``wheel`` holds every record and generated module; return their count."""
+    """Check that ``wheel`` holds every record and figure of ``results/`` (its ``.json`` and
+    ``.png`` files) and every generated paper module; return their count."""
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     wanted = {f"helpers/_records/{p.relative_to(ROOT / 'results').as_posix()}"
-              for p in (ROOT / "results").rglob("*") if p.is_file()}
+              for p in (ROOT / "results").rglob("*") if p.suffix in (".json", ".png")}
     wanted |= {f"helpers/papers/{p.name}" for p in (ROOT / "helpers" / "papers").glob("*.py")}
     missing = sorted(wanted - names)
     if missing:
