@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from .text import LINE_WIDTH
+
 #: the seed of the inputs :func:`check_exercise` uses (the learner's instant feedback)
 LEARNER_SEED = 0
 #: the most numbers a probe's outputs (or an exercise's inputs) may hold in all
@@ -150,9 +152,9 @@ def _close(got, expected, what: str, rtol: float = 1e-4, atol: float = 1e-6) -> 
 
 
 def _wrap(text: str, indent: int = 6) -> list[str]:
-    """``text`` as lines of at most 80 characters, indented by ``indent`` spaces."""
+    """``text`` as lines of at most :data:`LINE_WIDTH` characters, indented by ``indent``."""
     pad = " " * indent
-    return textwrap.wrap(text, 80, initial_indent=pad, subsequent_indent=pad + "  ")
+    return textwrap.wrap(text, LINE_WIDTH, initial_indent=pad, subsequent_indent=pad + "  ")
 
 
 def _first_line(err: BaseException | str) -> str:

@@ -22,15 +22,14 @@ import datetime
 import os
 import platform
 import sys
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from . import runs
 from .core.profile import Profile, check_seed, get_profile
-from .core.training import LINE_WIDTH
 from .runs import PAPER_SCALE_DIR, RESULTS_DIR_ENV_VAR, figure_path, write_record  # noqa: F401
+from .text import LINE_WIDTH, wrap  # noqa: F401  (chapters import wrap from here)
 
 NOTEBOOK_ENV_VAR = "HF_NOTEBOOK"
 #: set to 1 to let a run on fallback data replace a record measured on real data
@@ -49,15 +48,6 @@ def hardware_summary() -> str:
         details = tf.config.experimental.get_device_details(gpus[0])
         gpu = f", GPU: {details.get('device_name', gpus[0].name)}"
     return f"{platform.machine()} CPU, {os.cpu_count()} cores{gpu}"
-
-
-def wrap(text: str, width: int = LINE_WIDTH) -> str:
-    """``text`` on lines of at most ``width`` characters (continuations indented).
-
-    Printed lines longer than the book's code column would be cut off there.
-    """
-    return "\n".join(textwrap.fill(line, width, subsequent_indent="  ")
-                     for line in str(text).splitlines())
 
 
 def _sharp_figures() -> None:

@@ -39,6 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..data.datasets import check_images, check_labels
+from ..text import LINE_WIDTH  # its one home
 from .interface import _short, check_images_given, check_label_input
 from .profile import check_count, check_seed
 
@@ -164,9 +165,6 @@ def _in_notebook() -> bool:
 # Training steps per call of the compiled step (unless the model was compiled with its
 # own ``steps_per_execution``): callbacks then see every tenth batch.
 STEPS_PER_EXECUTION = 10
-
-# Longest output line the book's code column shows without cutting it off.
-LINE_WIDTH = 80
 
 
 def _fmt(logs: dict, order: tuple[str, ...] = ()) -> str:
