@@ -110,3 +110,22 @@ def test_one_style_for_every_figure():
     """The same stylesheet (palette, fonts, line styles) in every SVG."""
     styles = {_root(name).find(f"{SVG}style").text for name in NAMES}
     assert len(styles) == 1
+
+
+def test_a_diagram_embedded_in_a_chapter_is_refreshed_from_its_source(tmp_path):
+    """Chapters carry each diagram as a data URI (Colab opens one notebook, not the
+    repository); `python -m tools.diagrams` rewrites a stale copy, --check names it."""
+    import json
+
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": [
+        "Before.\n\n<!--diagram:xcov-->\n<img class=\"hf-diagram\" alt=\"The XCov model\" "
+        "src=\"data:image/svg+xml;base64,AAAA\" style=\"width: 640px; max-width: 100%;\">\n"]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "01_xcov.ipynb"
+    path.write_text(json.dumps(nb))
+    assert diagrams.embed_all([path], check=True) == ["01_xcov.ipynb"]
+    assert "AAAA" in path.read_text()  # --check writes nothing
+    assert diagrams.embed_all([path]) == ["01_xcov.ipynb"]
+    text = "".join(json.loads(path.read_text())["cells"][0]["source"])
+    assert diagrams.embedded("xcov", "The XCov model") in text and text.startswith("Before.")
+    assert diagrams.embed_all([path], check=True) == []

@@ -22,12 +22,15 @@ Legibility: the viewBox is ``WIDTH`` units wide and no text is smaller than
 from __future__ import annotations
 
 import argparse
+import base64
 import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
+
+from helpers.files import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "book" / "figures"
@@ -624,9 +627,75 @@ def write_all(folder: Path = FIGURES) -> list[Path]:
     paths = []
     for name, text in render_all().items():
         path = folder / name
-        path.write_text(text, encoding="utf-8", newline="\n")
+        atomic_write_text(path, text)
         paths.append(path)
     return paths
+
+
+#: a chapter shows a diagram as an <img> whose source is the SVG itself (a data URI;
+#: Markdown's image syntax refuses SVG data), after a marker naming it: the picture
+#: travels inside the notebook, so Jupyter, Colab (which opens one notebook, not the
+#: repository) and the book all show it.
+EMBED = re.compile(r'<!--diagram:(?P<name>\w+)-->\n<img class="hf-diagram" alt="(?P<alt>[^"]*)" '
+                   r'src="data:image/svg\+xml;base64,(?P<data>[A-Za-z0-9+/=]*)" '
+                   r'style="width: 640px; max-width: 100%;">')
+
+
+def data_uri(svg: str) -> str:
+    """``svg`` as the data URI a Markdown image can show."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def embedded(name: str, alt: str) -> str:
+    """The Markdown that shows diagram ``name`` (with its marker) in a chapter's cell."""
+    return _img(name, alt, render_all()[name + ".svg"])
+
+
+def _img(name: str, alt: str, svg: str) -> str:
+    alt = escape(alt, QUOTE)
+    return (f'<!--diagram:{name}-->\n<img class="hf-diagram" alt="{alt}" '
+            f'src="{data_uri(svg)}" style="width: 640px; max-width: 100%;">')
+
+
+QUOTE = {'"': "&quot;"}
+
+
+def _notebooks() -> list[Path]:
+    return sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def embed_all(notebooks: list[Path] | None = None, check: bool = False) -> list[str]:
+    """Rewrite every embedded diagram in ``notebooks`` from the current SVG; return the
+    notebooks whose copy was stale (with ``check``, write nothing)."""
+    import json
+
+    svgs = {name.removesuffix(".svg"): text for name, text in render_all().items()}
+    stale_in = []
+    for path in notebooks if notebooks is not None else _notebooks():
+        nb = json.loads(path.read_text())
+        changed = False
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            source = "".join(cell["source"])
+
+            def fresh(match: re.Match, where: str = path.name) -> str:
+                name = match["name"]
+                if name not in svgs:
+                    raise SystemExit(f"{where}: no diagram called {name!r} "
+                                     f"(there are {', '.join(sorted(svgs))})")
+                return _img(name, unescape(match["alt"], {v: k for k, v in QUOTE.items()}),
+                            svgs[name])
+
+            new = EMBED.sub(fresh, source)
+            if new != source:
+                changed = True
+                cell["source"] = new.splitlines(keepends=True)
+        if changed:
+            stale_in.append(path.name)
+            if not check:
+                atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return stale_in
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -636,15 +705,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=FIGURES, help="the folder of the SVGs")
     args = parser.parse_args(argv)
     if args.check:
-        bad = stale(args.out)
+        bad = stale(args.out) + embed_all(check=True)
         if bad:
             print(f"Out of date in {args.out}: {', '.join(bad)}. "
-                  "Run `python tools/diagrams.py` and commit the SVGs.")
+                  "Run `python -m tools.diagrams` and commit the SVGs and chapters.")
             return 1
         print(f"{len(MODELS)} diagrams up to date.")
         return 0
     for path in write_all(args.out):
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    for name in embed_all():
+        print(f"refreshed the diagram embedded in chapters/{name}")
     return 0
 
 
