@@ -52,7 +52,7 @@ export: setup
 # existing one is used as it is (a stale install stamp never makes this reinstall).
 student:
 	@test -x $(BIN)/python || { echo "make student: $(BIN)/python is missing. Set up the course first with 'make setup' (or 'python3 tools/course.py setup'), then run 'make student' again." >&2; exit 1; }
-	$(BIN)/python tools/student_version.py $(or $(NB),chapters/*.ipynb) $(if $(ONLY),--only $(ONLY))
+	$(BIN)/python -m tools.student_version $(or $(NB),chapters/*.ipynb) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf _build

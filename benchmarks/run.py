@@ -44,7 +44,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import helpers  # noqa: E402, F401  (first: it sets TensorFlow's defaults, oneDNN off)
 

@@ -31,8 +31,6 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from helpers import runs  # noqa: E402
 from helpers.files import atomic_write  # noqa: E402

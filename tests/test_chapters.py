@@ -186,7 +186,7 @@ def test_adding_a_chapter_needs_no_edit_elsewhere(tmp_path):
     assert "test_paper_chapters_define_their_code[06_toy]" in ids
     assert "[06_toy]" in ids.split("test_chapter_skeleton.py", 1)[1]
     # a student version stubs its taught piece and leaves its harness alone
-    _run([py, "tools/student_version.py", "chapters/06_toy.ipynb", "--out",
+    _run([py, "-m", "tools.student_version", "chapters/06_toy.ipynb", "--out",
           str(tmp_path / "students")], copy, env)
     student = (tmp_path / "students" / "06_toy.ipynb").read_text()
     assert "return 2 * np.asarray(x)" not in student and "NotImplementedError" in student

@@ -175,7 +175,7 @@ def test_ctrl_c_stops_every_sandbox_and_keeps_the_rows_done(tmp_path):
     for name in ("b_slow", "c_slow"):
         notebook(folder / f"{name}.ipynb", "import time\nwhile True:\n    time.sleep(0.1)")
     uid_base = 1_600_000_000 + os.getpid()  # its sandboxes' user, told apart from other runs
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "class_check.py"), str(folder),
+    proc = subprocess.Popen([sys.executable, "-m", "tools.class_check", str(folder),
                              "--jobs", "1", "--timeout", "300", "--uid-base", str(uid_base)],
                             cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 import textwrap
 from pathlib import Path
 
@@ -13,14 +12,14 @@ import yaml
 
 import helpers
 from helpers import cited_numbers
+from tools.first_cell import first_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 LAB_NOTES = sorted((ROOT / "lab_notes").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = (ROOT / "_toc.yml").read_text()
-sys.path.insert(0, str(ROOT / "tools"))
-FIRST_CELL = __import__("first_cell").first_cell()
+FIRST_CELL = first_cell()
 
 
 def test_there_are_chapters():

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 import helpers
+from tools.first_cell import first_cell, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from first_cell import first_cell, repository_url  # noqa: E402
 
 
 def _run_cell(folder: Path) -> subprocess.CompletedProcess:

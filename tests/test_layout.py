@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,10 +64,19 @@ def test_make_and_the_no_make_path_run_the_same_commands():
 
 
 def test_the_python_range_is_stated_once_and_checked():
-    sys.path.insert(0, str(ROOT / "tools"))
-    import course
+    from tools import course
 
     low, high = course.SUPPORTED
     stated = f"Python {low[0]}.{low[1]} to {high[0]}.{high[1]}"
     assert stated in (ROOT / "README.md").read_text()
     assert f'requires-python = ">={low[0]}.{low[1]}"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_no_module_edits_sys_path_outside_the_tests_conftest():
+    """Tools are a package (python -m tools.<name>), helpers an installed one: imports are
+    plain imports, visible to any import graph."""
+    for folder in ("helpers", "tools", "benchmarks", "experiments"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text()
+            assert "sys.path.insert" not in text and "sys.path.append" not in text, (
+                f"{path.relative_to(ROOT)} edits sys.path")

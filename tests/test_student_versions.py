@@ -211,7 +211,8 @@ def test_docstrings_names_and_indentation_survive_the_stub():
 
 # ------------------------------------------------ refused before anything is written
 def _run_tool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tools.student_version", *args],
+                          capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
 
 

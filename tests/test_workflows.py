@@ -54,7 +54,7 @@ def test_workflows_call_the_readmes_commands_and_pin_actions():
         assert command in readme, f"the README no longer says {command!r}"
     assert "tools/course.py test" in runs["tests"]
     assert "tools/course.py book" in runs["tests"] and "tools/course.py book" in runs["publish"]
-    assert "tools/colab_like_check.py" in runs["weekly"] and "linkcheck" in runs["weekly"]
+    assert "tools.colab_like_check" in runs["weekly"] and "linkcheck" in runs["weekly"]
     assert "tools.release --check-wheel" in runs["publish"]
     for name, found in steps.items():
         for step in found:

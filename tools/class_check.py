@@ -1,7 +1,7 @@
 """Grade a class's notebooks in a sandbox and tabulate which exercise checks pass.
 
-    python tools/class_check.py SUBMISSIONS/ [--out DIR] [--timeout 300] [--jobs N]
-    python tools/class_check.py --demo DIR    # five made-up submissions, checked in CI
+    python -m tools.class_check SUBMISSIONS/ [--out DIR] [--timeout 300] [--jobs N]
+    python -m tools.class_check --demo DIR    # five made-up submissions, checked in CI
 
 THIS RUNS YOUR STUDENTS' CODE.  Every ``*.ipynb`` directly in ``SUBMISSIONS/`` is
 untrusted code, and the check treats it so.  For each submission, in parallel (one
@@ -557,11 +557,7 @@ def export_source(nb_json: dict) -> str:
 
     The same cells ``tools/export_papers.py`` turns into the chapters' modules.
     """
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        from export_papers import is_export_cell
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
+    from tools.export_papers import is_export_cell
     parts = []
     for cell in nb_json.get("cells", []):
         if isinstance(cell, dict) and is_export_cell(cell):
@@ -972,9 +968,9 @@ def make_demo_submissions(folder: Path) -> dict[str, tuple[str, dict[str, str]]]
     the student version in unchanged; ``wrong`` forgets to centre; ``loops``
     never returns; ``broken`` is not valid JSON.
     """
-    sys.path.insert(0, str(ROOT / "tools"))
     import nbformat
-    from student_version import student_notebook
+
+    from tools.student_version import student_notebook
 
     chapter = ROOT / "chapters" / "01_xcov.ipynb"
     folder.mkdir(parents=True, exist_ok=True)

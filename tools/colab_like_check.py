@@ -1,6 +1,6 @@
 """A chapter as Colab runs it: Colab's versions, the helpers from a wheel, outside the repo.
 
-    python tools/colab_like_check.py [chapters/00_warmup.ipynb ...]   # default: all
+    python -m tools.colab_like_check [chapters/00_warmup.ipynb ...]   # default: all
 
 1. makes a virtual environment (``.cache/colab-venv``) holding what Colab
    preinstalls (``tools/colab_versions.txt``: TensorFlow 2.20, Keras 3.13.2,
@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from course import venv_python  # tools/ is on sys.path when this runs as a script
+from tools.course import venv_python
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".cache" / "colab-venv"

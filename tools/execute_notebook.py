@@ -37,12 +37,10 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from helpers import cited_numbers
+from helpers.files import atomic_write_text
 
-from helpers import cited_numbers  # noqa: E402
-from helpers.files import atomic_write_text  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = False) -> float:

@@ -45,9 +45,7 @@ PAPERS = ROOT / "helpers" / "papers"
 MARKER = "#| export"  # a piece the chapter teaches
 HARNESS_MARKER = "#| exporti"  # the chapter's harness: exported, never stubbed
 
-if str(ROOT) not in sys.path:  # helpers.files, when run as `python tools/export_papers.py`
-    sys.path.insert(0, str(ROOT))
-from helpers.files import atomic_write_text  # noqa: E402
+from helpers.files import atomic_write_text  # noqa: E402  (installed: `pip install -e .`)
 
 
 class ExportError(Exception):

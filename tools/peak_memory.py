@@ -26,8 +26,6 @@ import psutil
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from helpers.files import atomic_write_text  # noqa: E402
 

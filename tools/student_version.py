@@ -1,7 +1,7 @@
 """Write the student version of a chapter: the code to implement becomes stubs.
 
-    python tools/student_version.py chapters/01_xcov.ipynb [more.ipynb ...] [--out DIR]
-    python tools/student_version.py chapters/02_ksparse_cvae.ipynb --only KSparse.mask,KSparse.call
+    python -m tools.student_version chapters/01_xcov.ipynb [more.ipynb ...] [--out DIR]
+    python -m tools.student_version chapters/02_ksparse_cvae.ipynb --only KSparse.mask,KSparse.call
 
 In every ``#| export`` cell the body of each function and method (top-level
 functions and the methods of top-level classes, but not private helpers such as
@@ -50,12 +50,8 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from export_papers import ROOT, compile_error, first_code_line, is_export_cell  # noqa: E402
-
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-from helpers.files import atomic_write_text  # noqa: E402
+from helpers.files import atomic_write_text
+from tools.export_papers import ROOT, compile_error, first_code_line, is_export_cell
 
 STUB_MARKER = "✏️ Exercise"
 HINT_TAG = "student-hint"

@@ -18,8 +18,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from helpers.chapters import notebook_titles  # noqa: E402
 from helpers.files import atomic_write_text  # noqa: E402
