@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from helpers.core.profile import ENV_VAR as PROFILE_VAR
+from helpers.runs import REQUIRE_ENV_VAR
 from tools.course import venv_python
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +89,7 @@ def _execute(nb_file: Path, work: Path, tmp: Path) -> str:
         "      '| keras', keras.__version__, 'numpy', numpy.__version__,\n"
         "      'ipywidgets', ipywidgets.__version__)\n"
     )
-    env = {**os.environ, "HF_PROFILE": "smoke", "HF_OFFLINE": "1", "HF_REQUIRE_RECORDS": "1"}
+    env = {**os.environ, PROFILE_VAR: "smoke", "HF_OFFLINE": "1", REQUIRE_ENV_VAR: "1"}
     for name in ("HF_DATA_DIR", "PYTHONPATH", "HF_RESULTS_DIR"):
         env.pop(name, None)
     out = _run(_python(), "-c", code, cwd=work, env=env)

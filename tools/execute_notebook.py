@@ -38,6 +38,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from helpers import cited_numbers
+from helpers.core.profile import DEFAULT_PROFILE, ENV_VAR
 from helpers.files import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +60,7 @@ def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = Fa
     nb.metadata.pop("widgets", None)  # state saved by an older run
     seconds = time.perf_counter() - start
     nb.metadata["hidden_factors"] = {
-        "profile": os.environ.get("HF_PROFILE", "book"),
+        "profile": os.environ.get(ENV_VAR, DEFAULT_PROFILE),
         "wall_time_s": round(seconds, 1),
         "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores",
     }
@@ -85,7 +86,7 @@ def main() -> int:
     parser.add_argument("--replace-real", action="store_true",
                         help="let a run on fallback data replace a record measured on real data")
     args = parser.parse_args()
-    os.environ.setdefault("HF_PROFILE", "book")
+    os.environ.setdefault(ENV_VAR, DEFAULT_PROFILE)
     for path in args.notebooks:
         try:
             seconds = execute(path, args.timeout, save=not args.results_only,
@@ -100,7 +101,7 @@ def main() -> int:
                   f"on disk is unchanged.\n{err if not refused else _refusal(err)}",
                   file=sys.stderr, flush=True)
             return 1
-        print(f"{path}: executed with HF_PROFILE={os.environ['HF_PROFILE']} in {seconds:.0f} s",
+        print(f"{path}: executed with {ENV_VAR}={os.environ[ENV_VAR]} in {seconds:.0f} s",
               flush=True)
     return 0
 

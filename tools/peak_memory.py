@@ -25,9 +25,10 @@ import nbformat
 import psutil
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.core.profile import DEFAULT_PROFILE, ENV_VAR
+from helpers.files import atomic_write_text
 
-from helpers.files import atomic_write_text  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TARGET_MB = 1536
 
@@ -94,7 +95,7 @@ def main() -> int:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--trace", action="store_true", help="print each code cell's peak")
     args = parser.parse_args()
-    profile = os.environ.setdefault("HF_PROFILE", "book")
+    profile = os.environ.setdefault(ENV_VAR, DEFAULT_PROFILE)
     out = ROOT / "results" / "memory" / f"{profile}.json"
     record = json.loads(out.read_text()) if out.exists() else {"chapters": {}}
     for path in args.notebooks:
