@@ -429,7 +429,83 @@ JADE_KWARGS = dict(elbo_weight=0.003, match_weight=0.1)
 SAMPLED_KWARGS = dict(JADE_KWARGS, kl_weight=4.0, classifier_input="sample")
 
 
-# ── cell 65, harness · Ablation
+# ── cell 67, harness · The paper's figures
+from helpers.core.interface import decode_all, encode_all, predict_proba
+
+
+def train_judge(x: np.ndarray, y: np.ndarray, steps: int = 1000, seed: int = 0,
+                tries: int = 3, min_accuracy: float = 0.5) -> SingleClassifier:
+    """A classifier of one domain trained on all its labelled images (about ``steps``
+    batches of 100): a judge that reads the digit in decoded images. A judge whose
+    training accuracy stays below min_accuracy is trained again from the next seed."""
+    epochs = max(1, round(steps * 100 / len(x)))
+    for attempt in range(seed, seed + tries):
+        set_seed(attempt)
+        judge = SingleClassifier(image_shape=np.shape(x)[1:])
+        judge.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
+        log = train(judge, x, y, epochs=epochs, batch_size=100, seed=attempt,
+                    label=f"judge · seed {attempt}")
+        if log.last("acc") >= min_accuracy:
+            return judge
+    raise RuntimeError(f"no judge learnt the labels in {tries} tries (training "
+                       f"accuracy {log.last('acc'):.1%}); train with more steps.")
+
+
+def other_class_partners(y_from: np.ndarray, y_pool: np.ndarray, seed: int = 0
+                         ) -> np.ndarray:
+    """For each label in y_from, the index of a random y_pool entry of another class."""
+    rng = np.random.default_rng(seed)
+    return np.array([rng.choice(np.flatnonzero(y_pool != c)) for c in y_from])
+
+
+# ── cell 68, harness · The paper's figures
+def swap_legibility(model: JADE, judges: dict, x_s: np.ndarray, y_s: np.ndarray,
+                    x_a: np.ndarray, y_a: np.ndarray) -> dict[str, float]:
+    """How often each domain's judge reads the intended digit in decoded images.
+
+    Scarce image i is paired with abundant image i (of another class). ``rec_*``:
+    an image's own codes, its own digit; ``swap_*``: that domain's style with the
+    other image's content, so the other image's digit.
+    """
+    views = {d: model.domain(d) for d in DOMAINS}
+    s_s, z_s = encode_all(views["scarce"], x_s)
+    s_a, z_a = encode_all(views["abundant"], x_a)
+
+    def reads(domain, s, z, y):
+        probs = predict_proba(judges[domain], decode_all(views[domain], s, z))
+        return float(np.mean(probs.argmax(axis=1) == np.asarray(y)))
+
+    return {"rec_scarce": reads("scarce", s_s, z_s, y_s),
+            "rec_abundant": reads("abundant", s_a, z_a, y_a),
+            "swap_scarce": reads("scarce", s_a, z_s, y_a),
+            "swap_abundant": reads("abundant", s_s, z_a, y_s)}
+
+
+# ── cell 69, harness · The paper's figures
+from helpers.eval.metrics import classification_accuracy
+
+
+def judge_swaps(models: dict, scarce, abundant, steps: int = 1000,
+                n_pairs: int = 1000, seed: int = 0, min_accuracy: float = 0.5
+                ) -> tuple[dict, dict, np.ndarray]:
+    """Judges of both domains (``train_judge``) and each model's ``swap_legibility``
+    on the same pairs. ``scarce``/``abundant`` are datasets (x/y_train, x/y_test).
+    Returns (legibility per model, each judge's test accuracy, the partners' indices
+    into the abundant test set)."""
+    data = {"scarce": scarce, "abundant": abundant}
+    judges = {d: train_judge(ds.x_train, ds.y_train, steps=steps, seed=seed,
+                             min_accuracy=min_accuracy) for d, ds in data.items()}
+    n = min(n_pairs, len(scarce.y_test))
+    partner = other_class_partners(scarce.y_test[:n], abundant.y_test, seed=seed)
+    pairs = (scarce.x_test[:n], scarce.y_test[:n], abundant.x_test[partner],
+             abundant.y_test[partner])
+    legible = {name: swap_legibility(m, judges, *pairs) for name, m in models.items()}
+    judge_acc = {d: classification_accuracy(judges[d], ds.x_test, ds.y_test)
+                 for d, ds in data.items()}
+    return legible, judge_acc, partner
+
+
+# ── cell 73, harness · Ablation
 def matching_on_test(model: JADE, scarce, abundant, n: int = 500) -> float:
     """The matching term on same-class pairs of test images of the two domains
     (``scarce``/``abundant`` are datasets with x_test and y_test)."""
@@ -440,7 +516,7 @@ def matching_on_test(model: JADE, scarce, abundant, n: int = 500) -> float:
                                            ma[:, :c], va[:, :c], abundant.y_test[:n]))
 
 
-# ── cell 67, harness · Ablation
+# ── cell 74, harness · Ablation
 from helpers.eval.metrics import latent_variances, scorecard, variance_ratio
 
 
@@ -461,7 +537,7 @@ def ablation_card(model: JADE, scarce, abundant, n_var: int = 2000,
     return cards
 
 
-# ── cell 69, harness · Ablation
+# ── cell 76, harness · Ablation
 from dataclasses import replace
 
 from helpers.core.profile import PROFILES
@@ -482,7 +558,7 @@ def setting_data(params: dict, seed: int) -> tuple:
     return mnist, svhn, scarce
 
 
-# ── cell 70, harness · Ablation
+# ── cell 77, harness · Ablation
 def run_setting(params: dict, seed: int) -> dict:
     """Single, paired and JADE classifiers on the scarce domain, as on this page; with
     ``legibility`` or ``ablation``, the last (JADE) model judged or ablated too."""
@@ -512,7 +588,7 @@ def run_setting(params: dict, seed: int) -> dict:
     return values
 
 
-# ── cell 71, harness · Ablation
+# ── cell 78, harness · Ablation
 def setting_ablation(model, params: dict, scarce: tuple, svhn, mnist,
                      seed: int) -> dict:
     """``ablation_card`` of the JADE model and of the same JADE with
@@ -530,7 +606,7 @@ def setting_ablation(model, params: dict, scarce: tuple, svhn, mnist,
     return values
 
 
-# ── cell 72, harness · Ablation
+# ── cell 79, harness · Ablation
 def setting_legibility(model, svhn, mnist, seed: int, grid: bool = True) -> dict:
     """Judges of both domains, how legible the JADE model's swaps are, and a grid."""
     from helpers.viz.domains import cross_domain_swap_grid
@@ -547,7 +623,7 @@ def setting_legibility(model, svhn, mnist, seed: int, grid: bool = True) -> dict
     return values
 
 
-# ── cell 73, harness · Ablation
+# ── cell 80, harness · Ablation
 # a longer run: all 60k MNIST images, 10 epochs, every stand-in image (1,000 labels)
 LONGER = dict(SIZES["book"], train_size=None, epochs=10, svhn_train_size=None,
               svhn_test_size=None)
@@ -565,7 +641,7 @@ def legible(about: str, **change) -> dict:
                 kinds=["jade"], legibility=True, swap_grid=False, jade=jade)
 
 
-# ── cell 74, harness · Ablation
+# ── cell 81, harness · Ablation
 RECORDED_SETTINGS = {
     "book-seeds": dict(about="the book run (4 epochs over 20k MNIST), more seeds",
                        **SIZES["book"], jade=dict(JADE_KWARGS)),
@@ -593,7 +669,7 @@ RECORDED_SETTINGS = {
 }
 
 
-# ── cell 75, harness · Ablation
+# ── cell 82, harness · Ablation
 from helpers.chapters import ChapterSpec
 
 # what makes the stand-in decoder's swaps legible, one change at a time
@@ -623,79 +699,3 @@ CHAPTER = ChapterSpec(title="JADE", paper="Banijamali et al. 2017",
                       settings=RECORDED_SETTINGS, run_setting=run_setting,
                       exercises=("class_matching_divergence",),
                       benchmark_model=benchmark_model)
-
-
-# ── cell 90, harness · Results against the paper
-from helpers.core.interface import decode_all, encode_all, predict_proba
-
-
-def train_judge(x: np.ndarray, y: np.ndarray, steps: int = 1000, seed: int = 0,
-                tries: int = 3, min_accuracy: float = 0.5) -> SingleClassifier:
-    """A classifier of one domain trained on all its labelled images (about ``steps``
-    batches of 100): a judge that reads the digit in decoded images. A judge whose
-    training accuracy stays below min_accuracy is trained again from the next seed."""
-    epochs = max(1, round(steps * 100 / len(x)))
-    for attempt in range(seed, seed + tries):
-        set_seed(attempt)
-        judge = SingleClassifier(image_shape=np.shape(x)[1:])
-        judge.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
-        log = train(judge, x, y, epochs=epochs, batch_size=100, seed=attempt,
-                    label=f"judge · seed {attempt}")
-        if log.last("acc") >= min_accuracy:
-            return judge
-    raise RuntimeError(f"no judge learnt the labels in {tries} tries (training "
-                       f"accuracy {log.last('acc'):.1%}); train with more steps.")
-
-
-def other_class_partners(y_from: np.ndarray, y_pool: np.ndarray, seed: int = 0
-                         ) -> np.ndarray:
-    """For each label in y_from, the index of a random y_pool entry of another class."""
-    rng = np.random.default_rng(seed)
-    return np.array([rng.choice(np.flatnonzero(y_pool != c)) for c in y_from])
-
-
-# ── cell 91, harness · Results against the paper
-def swap_legibility(model: JADE, judges: dict, x_s: np.ndarray, y_s: np.ndarray,
-                    x_a: np.ndarray, y_a: np.ndarray) -> dict[str, float]:
-    """How often each domain's judge reads the intended digit in decoded images.
-
-    Scarce image i is paired with abundant image i (of another class). ``rec_*``:
-    an image's own codes, its own digit; ``swap_*``: that domain's style with the
-    other image's content, so the other image's digit.
-    """
-    views = {d: model.domain(d) for d in DOMAINS}
-    s_s, z_s = encode_all(views["scarce"], x_s)
-    s_a, z_a = encode_all(views["abundant"], x_a)
-
-    def reads(domain, s, z, y):
-        probs = predict_proba(judges[domain], decode_all(views[domain], s, z))
-        return float(np.mean(probs.argmax(axis=1) == np.asarray(y)))
-
-    return {"rec_scarce": reads("scarce", s_s, z_s, y_s),
-            "rec_abundant": reads("abundant", s_a, z_a, y_a),
-            "swap_scarce": reads("scarce", s_a, z_s, y_a),
-            "swap_abundant": reads("abundant", s_s, z_a, y_s)}
-
-
-# ── cell 93, harness · Results against the paper
-from helpers.eval.metrics import classification_accuracy
-
-
-def judge_swaps(models: dict, scarce, abundant, steps: int = 1000,
-                n_pairs: int = 1000, seed: int = 0, min_accuracy: float = 0.5
-                ) -> tuple[dict, dict, np.ndarray]:
-    """Judges of both domains (``train_judge``) and each model's ``swap_legibility``
-    on the same pairs. ``scarce``/``abundant`` are datasets (x/y_train, x/y_test).
-    Returns (legibility per model, each judge's test accuracy, the partners' indices
-    into the abundant test set)."""
-    data = {"scarce": scarce, "abundant": abundant}
-    judges = {d: train_judge(ds.x_train, ds.y_train, steps=steps, seed=seed,
-                             min_accuracy=min_accuracy) for d, ds in data.items()}
-    n = min(n_pairs, len(scarce.y_test))
-    partner = other_class_partners(scarce.y_test[:n], abundant.y_test, seed=seed)
-    pairs = (scarce.x_test[:n], scarce.y_test[:n], abundant.x_test[partner],
-             abundant.y_test[partner])
-    legible = {name: swap_legibility(m, judges, *pairs) for name, m in models.items()}
-    judge_acc = {d: classification_accuracy(judges[d], ds.x_test, ds.y_test)
-                 for d, ds in data.items()}
-    return legible, judge_acc, partner
