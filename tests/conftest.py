@@ -15,14 +15,15 @@ import helpers  # noqa: F401  (sets the TF logging defaults before TF is importe
 
 
 def load_script(path: Path) -> ModuleType:
-    """Import a tool (``tools/*.py``: the package ``tools``, as ``python -m tools.<name>``
-    runs it) or a script that is not in a package (``benchmarks/*.py``).
+    """Import a tool or benchmark (``tools/*.py``, ``benchmarks/*.py``: modules of the
+    packages ``tools`` and ``benchmarks``, as ``python -m tools.<name>`` runs them) or
+    a script that is not in a package.
 
     A script's folder goes on ``sys.path`` and the module into ``sys.modules``
     (dataclasses look their module up there).
     """
-    if path.parent.name == "tools" and (path.parent / "__init__.py").exists():
-        return importlib.import_module(f"tools.{path.stem}")
+    if (path.parent / "__init__.py").exists():  # tools/, benchmarks/: packages
+        return importlib.import_module(f"{path.parent.name}.{path.stem}")
     sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)

@@ -176,7 +176,7 @@ def test_adding_a_chapter_needs_no_edit_elsewhere(tmp_path):
                          "seed2.json").read_text())
     assert record["values"] == {"answer": 8.0} and record["chapter"] == "06_toy"
     # the teachers' table, the benchmarks and the tests see it
-    code = ("import sys; sys.path[:0] = ['tools', 'benchmarks']; import teacher_tables, run; "
+    code = ("from tools import teacher_tables; from benchmarks import run; "
             "print(teacher_tables.titles()['06_toy']); print('Toy' in run.MODELS); "
             "print([t[0] for t in run.TARGETS if t[1] == 'answer'])")
     assert _run([py, "-c", code], copy, env).split("\n")[:3] == ["6 · Toy", "True",

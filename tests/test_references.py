@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -120,11 +119,13 @@ def test_the_list_is_labelled_author_year_like_the_text():
 
 def test_list_labels_are_distinct_author_year_labels(entries):
     pytest.importorskip("sphinxcontrib.bibtex")
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    try:
-        from author_year_labels import author_year_label
-    finally:
-        sys.path.remove(str(ROOT / "book" / "_ext"))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("author_year_labels",
+                                                  ROOT / "book" / "_ext" / "author_year_labels.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    author_year_label = module.author_year_label
     labels = {key: author_year_label(entry) for key, entry in entries.items()}
     assert labels["cheung2014discovering"] == "Cheung et al., 2014"
     assert labels["kingma2013autoencoding"] == "Kingma and Welling, 2013"

@@ -1,0 +1,1 @@
+"""Benchmarks of the course (run as ``python benchmarks/run.py`` or ``python -m benchmarks.run``)."""
