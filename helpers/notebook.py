@@ -12,7 +12,8 @@
 
 reading and writing records is :mod:`helpers.runs`'s job (these are its chapter-facing
 names);
-* :func:`add_to_class` — define a class across several short cells.
+* :func:`add_to_class` — define a class across several short cells (its home is
+  :mod:`helpers.core.classes`, next to the model interface; re-exported here).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from . import runs
+from .core.classes import add_to_class  # noqa: F401  (chapters import it from here)
 from .core.profile import Profile, check_seed, get_profile
 from .runs import PAPER_SCALE_DIR, RESULTS_DIR_ENV_VAR, figure_path, write_record  # noqa: F401
 from .text import LINE_WIDTH, wrap  # noqa: F401  (chapters import wrap from here)
@@ -212,24 +213,3 @@ def glue_record(record: dict, prefix: str) -> None:
         return
     for name, value in record["values"].items():
         glue(prefix + name, float(value), display=False)
-
-
-def add_to_class(cls: type) -> Callable:
-    """Decorator: attach the decorated function to ``cls`` as a method.
-
-    Lets a chapter build a class over several short cells, each next to the
-    equation it implements::
-
-        @add_to_class(XCovAutoencoder)
-        def compute_losses(self, x, y, training=False): ...
-    """
-    if not isinstance(cls, type):
-        raise TypeError(f"add_to_class needs a class; got {cls!r}.")
-
-    def attach(fn: Callable) -> Callable:
-        target = fn.fget if isinstance(fn, property) else fn  # a property attaches too
-        target.__qualname__ = f"{cls.__name__}.{target.__name__}"
-        setattr(cls, target.__name__, fn)
-        return fn
-
-    return attach
