@@ -16,6 +16,15 @@ grade never depends on anything the learner's code could write:
 judge in one go on fixed inputs and prints one line per check — a pass, or what
 differs and a hint, never the solution.  It never raises for a wrong answer.
 
+Before values are compared, the common mistakes are named in plain words: None,
+NaN, NumPy (or a Python number) where a backend tensor was expected, an error (its
+first line and the line of the learner's code that raised it), and — through
+:class:`Mistake` s worked out from the inputs — a wrong axis, a missing reduction,
+a transposed result, a missing stop-gradient.  Hints come in two stages: a failing
+check prints a one-sentence nudge (none when the diagnosis already names the
+mistake) and says how to ask for more; ``check_exercise(..., hint=2)`` prints the
+recipe as well.
+
 **The class check** (``tools/class_check.py``) runs only the probes, in a
 separate sandboxed process, on inputs drawn afresh for every run
 (:func:`make_inputs` with a secret seed), gets the raw outputs back as JSON
@@ -28,8 +37,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import sys
+import sysconfig
 import textwrap
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,22 +65,50 @@ class Differs(AssertionError):
     """Raised by a judge with what differs (e.g. ``"got 0.25, expected 0.125"``)."""
 
 
+class Diagnosed(Differs):
+    """A :class:`Differs` that names the mistake itself (no nudge is printed with it)."""
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A common wrong answer, worked out from the inputs, and what it says in plain words.
+
+    ``answer`` is what the mistaken code returns on the check's inputs.  A result that
+    matches it (shape and values) is told ``says``; with ``by_shape`` a result of the
+    same shape is told so even when its values differ (the shape alone gives it away,
+    e.g. a vector of one size where a sum over one axis leaves exactly that size).
+    """
+
+    says: str
+    answer: Any
+    by_shape: bool = False
+
+
 class Verdict:
     """The assertions one judge makes; :func:`judge` refuses a check that made none."""
 
     def __init__(self) -> None:
         self.assertions = 0
 
-    def close(self, got, expected, what: str, rtol: float = 1e-4, atol: float = 1e-6) -> None:
-        """Raise :class:`Differs` unless ``got`` is ``expected`` up to rounding."""
-        self.assertions += 1
-        _close(got, expected, what, rtol=rtol, atol=atol)
+    def close(self, got, expected, what: str, rtol: float = 1e-4, atol: float = 1e-6,
+              mistakes: tuple[Mistake, ...] = ()) -> None:
+        """Raise :class:`Differs` unless ``got`` is ``expected`` up to rounding.
 
-    def require(self, ok: bool, message: str) -> None:
-        """Raise :class:`Differs` with ``message`` unless ``ok``."""
+        A wrong ``got`` that matches one of ``mistakes`` (or is the transpose of the
+        answer) is told what went wrong, not only that it differs.
+        """
+        self.assertions += 1
+        _close(got, expected, what, rtol=rtol, atol=atol, mistakes=mistakes)
+
+    def require(self, ok: bool, message: str, names_the_mistake: bool = False) -> None:
+        """Raise :class:`Differs` with ``message`` unless ``ok``.
+
+        ``names_the_mistake``: the message says what is wrong and what to do, so no
+        nudge follows it (a :class:`Diagnosed`).
+        """
         self.assertions += 1
         if not bool(ok):
-            raise Differs(message)
+            raise (Diagnosed if names_the_mistake else Differs)(message)
 
 
 @dataclass(frozen=True)
@@ -77,12 +118,20 @@ class Check:
     ``probe(target, inputs, state)`` runs the learner's code and returns raw outputs
     (``state`` is a dict shared by the checks of one run, e.g. to build a model once);
     ``judge(inputs, outputs, verdict)`` compares them with the known answers.
+    ``hint`` is a nudge (printed with a failure), ``recipe`` the steps (printed only
+    when the learner asks for them with ``hint=2``).
     """
 
     what: str
     probe: Callable[[Any, Arrays, dict], Mapping[str, Any]]
     judge: Callable[[Arrays, Arrays, Verdict], None]
-    hint: str
+    hint: str  # the nudge: one sentence that points at the idea, no recipe
+    recipe: str = ""  # the steps, shown only on request (``hint=2``)
+    #: the outputs that the learner's code returned as they came, with who returned them
+    #: (``{"value": "xcov_penalty"}``): None, NaN and (when ``tensor``) NumPy in them are
+    #: diagnosed before any value is compared
+    returns: Mapping[str, str] = field(default_factory=dict)
+    tensor: bool = True  # whether ``returns`` must be backend tensors (not NumPy)
 
 
 @dataclass(frozen=True)
@@ -112,7 +161,8 @@ class ProbeResult:
     """What one probe gave: its raw outputs, or the error the learner's code raised."""
 
     outputs: Arrays | None = None
-    raised: tuple[str, str] | None = None  # (exception type name, first line of its message)
+    #: (exception type name, first line of its message[, where in the learner's code])
+    raised: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -140,15 +190,52 @@ class Report:
 
 
 # ------------------------------------------------------------------ small helpers
-def _close(got, expected, what: str, rtol: float = 1e-4, atol: float = 1e-6) -> None:
-    """Raise :class:`Differs` unless ``got`` is ``expected`` up to rounding."""
+def _shape_words(shape: tuple) -> str:
+    return "one number, shape ()" if shape == () else f"shape {shape}"
+
+
+def _close(got, expected, what: str, rtol: float = 1e-4, atol: float = 1e-6,
+           mistakes: tuple[Mistake, ...] = ()) -> None:
+    """Raise :class:`Differs` unless ``got`` is ``expected`` up to rounding.
+
+    Says which of ``mistakes`` a wrong result matches, or that it is the transpose of
+    the answer, or how its shape differs, when it can tell.
+    """
     got, expected = np.asarray(got, np.float64), np.asarray(expected, np.float64)
+    if got.shape == expected.shape and np.allclose(got, expected, rtol=rtol, atol=atol):
+        return
+
+    def same(a, b) -> bool:
+        b = np.asarray(b, np.float64)
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+    shapes = f"{what}: got {_shape_words(got.shape)}, expected {_shape_words(expected.shape)}"
+    for mistake in mistakes:
+        if same(got, mistake.answer):
+            raise Diagnosed(f"{shapes if got.shape != expected.shape else what}: "
+                            f"{mistake.says}")
     if got.shape != expected.shape:
-        raise Differs(f"{what}: shape {got.shape}, expected {expected.shape}")
-    if not np.allclose(got, expected, rtol=rtol, atol=atol):
-        g = np.array2string(got, precision=4, suppress_small=True, max_line_width=60)
-        e = np.array2string(expected, precision=4, suppress_small=True, max_line_width=60)
-        raise Differs(f"{what}: got {g}, expected {e}")
+        # a wrong shape says what to fix by itself: no nudge follows (Diagnosed)
+        if got.ndim == 2 and got.T.shape == expected.shape:
+            if same(got.T, expected):
+                raise Diagnosed(shapes + ": it is the transpose of the answer (axes swapped)")
+            raise Diagnosed(shapes + " (the transpose of the expected shape: axes swapped?)")
+        for mistake in mistakes:
+            if mistake.by_shape and np.shape(mistake.answer) == got.shape:
+                raise Diagnosed(f"{shapes}: {mistake.says}")
+        if expected.shape == () and got.size == 1:
+            raise Diagnosed(f"{shapes}: an axis of length 1 is left over; reduce over "
+                            "every axis to a scalar")
+        if expected.shape == ():
+            raise Diagnosed(f"{shapes}: a reduction (a sum or a mean) is missing")
+        raise Diagnosed(shapes)
+    if got.size > 8:
+        bad = ~np.isclose(got, expected, rtol=rtol, atol=atol)
+        raise Differs(f"{what}: {int(bad.sum())} of {got.size} numbers differ from the "
+                      f"expected ones (by up to {float(np.max(np.abs(got - expected))):.3g})")
+    g = np.array2string(got, precision=4, suppress_small=True, max_line_width=60)
+    e = np.array2string(expected, precision=4, suppress_small=True, max_line_width=60)
+    raise Differs(f"{what}: got {g}, expected {e}")
 
 
 def _wrap(text: str, indent: int = 6) -> list[str]:
@@ -170,6 +257,49 @@ def _numpy(t) -> np.ndarray:
     from keras import ops
 
     return np.asarray(ops.convert_to_numpy(t))
+
+
+#: what a learner's returned value was, sent with it as ``"kind:<name>"`` (a number)
+TENSOR, NUMPY, PYTHON, NONE, OTHER = range(5)
+KIND_PREFIX = "kind:"
+
+
+def _kind(value) -> int:
+    """Which of :data:`TENSOR`, :data:`NUMPY`, :data:`PYTHON`, :data:`NONE`, :data:`OTHER`."""
+    if value is None:
+        return NONE
+    if isinstance(value, (np.ndarray, np.generic)):
+        return NUMPY
+    if isinstance(value, (bool, int, float)):
+        return PYTHON
+    import keras
+
+    if keras.ops.is_tensor(value) or isinstance(value, keras.Variable):
+        return TENSOR
+    return OTHER
+
+
+def _with_kinds(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A probe's outputs, each with its kind; None and non-numbers left out (kind only).
+
+    So that a learner's ``None`` or string reaches the judge as a diagnosis, not as an
+    error of the checker.
+    """
+    if not isinstance(raw, Mapping):
+        return raw
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        kind = _kind(value)
+        if kind not in (NONE, OTHER):
+            out[name] = value
+        elif kind == OTHER:
+            try:
+                if _numpy(value).dtype.kind in "biuf":
+                    out[name] = value
+            except Exception:  # noqa: BLE001 - whatever it is, it is not numbers
+                pass
+        out[f"{KIND_PREFIX}{name}"] = np.int64(kind)
+    return out
 
 
 def to_arrays(outputs: Mapping[str, Any]) -> Arrays:
@@ -249,6 +379,25 @@ def decode_json(text: str, max_chars: int = MAX_JSON_CHARS) -> Any:
         raise ValueError(f"not valid JSON ({type(err).__name__})") from None
 
 
+def _where(err: BaseException) -> str:
+    """Where in the learner's code ``err`` was raised: ``line 3 of f: y.mean(0)``.
+
+    The innermost frame outside the course's helpers, the libraries and Python itself
+    (the learner's notebook cell or export module); ``""`` when there is none.
+    """
+    skip = [os.path.dirname(os.path.abspath(__file__)) + os.sep]  # the helpers package
+    skip += [sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    skip += [sys.prefix, sys.base_prefix]
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if not any(f.filename.startswith(p) for p in skip if p)
+              and "site-packages" not in f.filename and "dist-packages" not in f.filename]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    line = (frame.line or "").strip()
+    return f"line {frame.lineno} of {frame.name}" + (f": {line[:60]}" if line else "")
+
+
 def encode_probe_results(results: list[ProbeResult]) -> list[dict]:
     """Probe results as JSON-ready data (see :func:`decode_probe_results`)."""
     return [{"raised": list(r.raised)} if r.raised is not None
@@ -263,11 +412,11 @@ def decode_probe_results(data: Any, n_checks: int) -> list[ProbeResult]:
     for item in data:
         if isinstance(item, dict) and set(item) == {"raised"}:
             raised = item["raised"]
-            if (not isinstance(raised, list) or len(raised) != 2
+            if (not isinstance(raised, list) or len(raised) not in (2, 3)
                     or not all(isinstance(s, str) for s in raised)):
-                raise ValueError("a raised error must be [type name, message]")
+                raise ValueError("a raised error must be [type name, message(, where)]")
             name = re.sub(r"[^\w.]", "", raised[0])[:60] or "Exception"
-            out.append(ProbeResult(raised=(name, _first_line(raised[1]))))
+            out.append(ProbeResult(raised=(name, *(_first_line(r) for r in raised[1:]))))
         elif isinstance(item, dict) and set(item) == {"outputs"}:
             out.append(ProbeResult(outputs=decode_arrays(item["outputs"])))
         else:
@@ -292,27 +441,92 @@ def run_probes(exercise: str, target, inputs: Arrays) -> list[ProbeResult]:
     state: dict = {}
     for check in _exercise(exercise).checks:
         try:
-            outputs = to_arrays(check.probe(target, inputs, state))
+            outputs = to_arrays(_with_kinds(check.probe(target, inputs, state)))
         except NotImplementedError as err:
             results.append(ProbeResult(raised=("NotImplementedError", _first_line(err))))
             break
         except Exception as err:  # noqa: BLE001 - a learner's code may raise anything
-            results.append(ProbeResult(raised=(type(err).__name__, _first_line(err))))
+            where = _first_line(_where(err))
+            results.append(ProbeResult(raised=(type(err).__name__, _first_line(err),
+                                               *([where] if where else []))))
         else:
             results.append(ProbeResult(outputs=outputs))
     return results
 
 
-def judge(exercise: str, inputs: Arrays, results: list[ProbeResult]) -> Report:
+#: the line that tells a learner how to ask for the recipes (printed after a failure)
+RECIPE_LINE = "  stuck? check_exercise(…, hint=2) adds the recipe, step by step"
+_KIND_WORDS = {NUMPY: "a NumPy value", PYTHON: "a plain Python number"}
+
+
+def _diagnose(check: Check, outputs: Arrays) -> tuple[str, str] | None:
+    """The common mistake the raw outputs show before any value is compared, if any.
+
+    Returns ``(what to say, a short form for the checks after the first)``: None or
+    something other than numbers, NaN, or NumPy where a backend tensor was expected.
+    Only the learner's own returns are looked at (``check.returns``).
+    """
+    for name, who in check.returns.items():
+        sent = np.asarray(outputs.get(KIND_PREFIX + name, TENSOR)).reshape(-1)
+        kind = int(sent[0]) if sent.size else TENSOR
+        if kind == NONE:
+            return (f"{who} returned None, expected a tensor: is a `return` missing?",
+                    f"{who} returns None")
+        if kind == OTHER and name not in outputs:
+            return (f"{who} returned something that is not a tensor of numbers",
+                    f"{who} returns no tensor")
+        if name in outputs and np.asarray(outputs[name]).dtype.kind == "f" and not np.all(
+                np.isfinite(outputs[name])):
+            bad = "nan" if np.any(np.isnan(outputs[name])) else "inf"
+            return (f"{who} returned {bad}: a 0/0, a division by zero, or the log of 0 or of "
+                    "a negative number?", f"{who} returns {bad}")
+        if check.tensor and kind in (NUMPY, PYTHON):
+            what = _KIND_WORDS[kind]
+            if kind == NUMPY and name in outputs:
+                what = "a NumPy " + ("number" if np.ndim(outputs[name]) == 0 else "array")
+            return (f"{who} returned {what} where a backend tensor was "
+                    "expected: use keras.ops.… instead of np.… (or float(), .numpy()); "
+                    "NumPy cuts the gradient, so nothing could train through it",
+                    f"{who} returns {what}, not a tensor")
+    return None
+
+
+def _help(check: Check, hint: int, nudge: bool = True) -> list[str]:
+    """The nudge (stage 1) or the nudge and the recipe (stage 2) of a failing check.
+
+    No nudge after a diagnosis that already names the mistake (``nudge=False``).
+    """
+    lines = _wrap(f"hint: {check.hint}") if nudge else []
+    if hint >= 2 and check.recipe:
+        lines += _wrap(f"recipe: {check.recipe}")
+    return lines
+
+
+def _raised_help(name: str, message: str, check: Check, hint: int) -> list[str]:
+    """What to do about an error: NumPy's methods called on a tensor are named; else the nudge."""
+    numpy_method = re.search(r"Tensor' object has no attribute '(\w+)'", message)
+    if name == "AttributeError" and numpy_method:
+        method = numpy_method.group(1)
+        return _wrap(f"the checks pass tensors, and a tensor has no .{method}(): that is "
+                     f"NumPy's; use keras.ops (ops.{method}(x, …) where it exists) on "
+                     "tensors") + _help(check, hint, nudge=False)
+    return _help(check, hint)
+
+
+def judge(exercise: str, inputs: Arrays, results: list[ProbeResult], hint: int = 1) -> Report:
     """Compare raw probe outputs with the known answers: the trusted half of the checks.
 
     Never calls the learner's code.  A check without a result (when no earlier one
     said *not written*), a check whose judge made no assertion, or an exercise with
-    no checks gives the status ``"error"``.
+    no checks gives the status ``"error"``.  The common mistakes (None, NaN, NumPy
+    instead of a tensor, an error with where it was raised, a wrong axis or shape)
+    are named before values are compared.  ``hint=1`` gives each failing check a
+    nudge and says how to ask for more; ``hint=2`` adds the recipe.
     """
     spec = _exercise(exercise)
     lines, failed, passed = [], [], 0
     flags: set[str] = set()
+    said: set[str] = set()  # diagnoses already printed in full
     if not spec.checks:
         flags.add("error")
         lines.append("  ✗ the exercise has no checks: the checker is broken; tell the teacher")
@@ -326,31 +540,52 @@ def judge(exercise: str, inputs: Arrays, results: list[ProbeResult]) -> Report:
             continue
         result = results[number]
         if result.raised is not None:
-            name, message = result.raised
+            name, message, *where = result.raised
             failed.append(check.what)
             if name == "NotImplementedError":
                 flags.add("not written")
                 lines += [f"  ✗ {check.what}",
-                          *_wrap("not written yet (it raises NotImplementedError). "
-                                 f"Hint: {check.hint}")]
+                          *_wrap(f"not written yet (it raises NotImplementedError). "
+                                 f"Hint: {check.hint}"),
+                          *(_wrap(f"recipe: {check.recipe}") if hint >= 2 and check.recipe
+                            else [])]
                 break
             flags.add("fail")
+            key = "\0".join(result.raised)
+            if key in said:  # the same error again: once in full is enough
+                lines += [f"  ✗ {check.what}", *_wrap(f"as above: raised {name}"),
+                          *_help(check, hint, nudge=False)]
+                continue
+            said.add(key)
             lines += [f"  ✗ {check.what}", *_wrap(f"raised {name}: {message}"),
-                      *_wrap(f"hint: {check.hint}")]
+                      *(_wrap(f"at {where[0]}") if where and where[0] else []),
+                      *_raised_help(name, message, check, hint)]
+            continue
+        outputs = result.outputs or {}
+        diagnosis = _diagnose(check, outputs)
+        if diagnosis is not None:
+            flags.add("fail")
+            failed.append(check.what)
+            full, short = diagnosis
+            # the diagnosis says what to do: the check's own nudge would distract
+            lines += [f"  ✗ {check.what}", *_wrap(f"as above: {short}" if full in said else full),
+                      *_help(check, hint, nudge=False)]
+            said.add(full)
             continue
         verdict = Verdict()
         try:
-            check.judge(inputs, result.outputs or {}, verdict)
+            check.judge(inputs, outputs, verdict)
         except Differs as err:
             flags.add("fail")
             failed.append(check.what)
-            lines += [f"  ✗ {check.what}", *_wrap(str(err)), *_wrap(f"hint: {check.hint}")]
+            lines += [f"  ✗ {check.what}", *_wrap(str(err)),
+                      *_help(check, hint, nudge=not isinstance(err, Diagnosed))]
         except Exception as err:  # noqa: BLE001 - malformed outputs: missing key, bad shape
             flags.add("fail")
             failed.append(check.what)
             lines += [f"  ✗ {check.what}",
                       *_wrap(f"its outputs could not be judged ({type(err).__name__}: "
-                             f"{_first_line(err)})"), *_wrap(f"hint: {check.hint}")]
+                             f"{_first_line(err)})"), *_help(check, hint)]
         else:
             if verdict.assertions == 0:
                 flags.add("error")
@@ -362,21 +597,26 @@ def judge(exercise: str, inputs: Arrays, results: list[ProbeResult]) -> Report:
                 passed += 1
                 lines.append(f"  ✓ {check.what}")
     status = next((s for s in ("error", "not written", "fail") if s in flags), "pass")
+    if status in ("fail", "not written") and hint < 2 and any(c.recipe for c in spec.checks):
+        lines.append(RECIPE_LINE)
     total = len(spec.checks)
     mark = {"pass": "✓ all checks pass", "not written": "✗ not written yet",
             "error": "✗ the checker is broken"}.get(status, f"✗ {passed} of {total} pass")
     return Report(exercise, status, passed, total, [f"{spec.title} — {mark}", *lines], failed)
 
 
-def check_exercise(exercise: str, target) -> Report:
+def check_exercise(exercise: str, target, hint: int = 1) -> Report:
     """Run the known-answer checks of ``exercise`` on the learner's ``target``; print them.
 
-    The learner's instant feedback, in their own notebook (fixed inputs).  For
-    grading, ``tools/class_check.py`` runs the probes in a sandbox instead.
+    The learner's instant feedback, in their own notebook (fixed inputs).  Hints come
+    in stages: a failing check prints a nudge; ``hint=2`` prints the recipe as well.
+    For grading, ``tools/class_check.py`` runs the probes in a sandbox instead.
     """
     _exercise(exercise)
+    if hint not in (1, 2):
+        raise ValueError(f"hint must be 1 (a nudge) or 2 (the recipe); got {hint!r}")
     inputs = make_inputs(exercise)
-    report = judge(exercise, inputs, run_probes(exercise, target, inputs))
+    report = judge(exercise, inputs, run_probes(exercise, target, inputs), hint=hint)
     print(report)
     return report
 
@@ -417,18 +657,56 @@ def _xcov_expected(y: np.ndarray, z: np.ndarray) -> tuple[float, np.ndarray]:
     return 0.5 * float(np.sum(c**2)), yc @ c / len(y)
 
 
+def _xcov_mistakes(y: np.ndarray, z: np.ndarray) -> tuple[Mistake, ...]:
+    """What the common wrong versions of the penalty give on ``y`` and ``z`` (NumPy)."""
+    y, z = y.astype(np.float64), z.astype(np.float64)
+    n, k, d = len(y), y.shape[1], z.shape[1]
+
+    def half_sum(yc, zc, divide=n):
+        return 0.5 * float(np.sum((yc.T @ zc / divide) ** 2))
+
+    yc, zc = y - y.mean(0), z - z.mean(0)
+    c = yc.T @ zc / n
+    shapes_tell = k != d
+    return (
+        Mistake("it is twice the answer: the ½ is missing", 2 * half_sum(yc, zc)),
+        Mistake("you centred over axis 1 (the units), not over axis 0 (the batch)",
+                half_sum(y - y.mean(1, keepdims=True), z - z.mean(1, keepdims=True))),
+        Mistake("you subtracted one mean over all axes; centre each column over axis 0 "
+                "(the batch)", half_sum(y - y.mean(), z - z.mean())),
+        Mistake("y and z are not centred (subtract each column's batch mean)", half_sum(y, z)),
+        Mistake("you divided by N - 1; C = Yc^T Zc / N divides by the batch size N",
+                half_sum(yc, zc, n - 1)),
+        Mistake("C is not divided by the batch size N", half_sum(yc, zc, 1)),
+        Mistake("you took the mean of the squares of C, not their sum", 0.5 * np.mean(c**2)),
+        Mistake("you summed over axis 0 of C (the units of y) only: sum over both axes",
+                np.sum(0.5 * c**2, axis=0), by_shape=shapes_tell),
+        Mistake("you summed over axis 1 of C (the units of z) only: sum over both axes",
+                np.sum(0.5 * c**2, axis=1), by_shape=shapes_tell),
+        Mistake(f"you returned the {k} × {d} matrix C itself: square, sum and halve it", c),
+        Mistake(f"you returned the {k} × {d} matrix ½C²: sum it over both axes", 0.5 * c**2,
+                by_shape=True),
+        Mistake(f"you multiplied Yc Zc^T ({n} × {n}, the batch with itself); C is "
+                f"Yc^T Zc ({k} × {d})", np.zeros((n, n)), by_shape=n not in (k, d)),
+    )
+
+
 def _xcov_checks() -> tuple[Check, ...]:
+    returns = {"value": "xcov_penalty"}
+
     def probe_value(f, i, state):
         return {"value": f(i["y"], i["z"])}
 
     def judge_value(i, o, v):
-        v.close(o["value"], _xcov_expected(i["y"], i["z"])[0], "on a random batch")
+        v.close(o["value"], _xcov_expected(i["y"], i["z"])[0], "on a random batch",
+                mistakes=_xcov_mistakes(i["y"], i["z"]))
 
     def probe_constant(f, i, state):
         return {"value": f(i["y"], i["constant"])}
 
     def judge_constant(i, o, v):
-        v.close(o["value"], 0.0, "with a constant z", atol=1e-5)
+        v.close(o["value"], 0.0, "with a constant z", atol=1e-5,
+                mistakes=_xcov_mistakes(i["y"], i["constant"]))
 
     def probe_rho(f, i, state):
         return {"value0": f(i["a0"], i["b0"]), "value1": f(i["a1"], i["b1"])}
@@ -436,7 +714,8 @@ def _xcov_checks() -> tuple[Check, ...]:
     def judge_rho(i, o, v):
         for k in (0, 1):
             rho = float(i["rho"][k])
-            v.close(o[f"value{k}"], 0.5 * rho**2, f"rho = {rho}")
+            v.close(o[f"value{k}"], 0.5 * rho**2, f"rho = {rho}",
+                    mistakes=_xcov_mistakes(i[f"a{k}"], i[f"b{k}"]))
 
     def probe_gradient(f, i, state):
         import tensorflow as tf
@@ -444,27 +723,44 @@ def _xcov_checks() -> tuple[Check, ...]:
         zv = tf.Variable(i["z"])
         with tf.GradientTape() as tape:
             value = f(tf.constant(i["y"]), zv)
-        grad = tape.gradient(value, zv)
-        return {"shape": np.asarray(tuple(value.shape), np.int64),
+        # NumPy, a Python number or None has no gradient (and tape.gradient would fail)
+        grad = tape.gradient(value, zv) if _kind(value) == TENSOR else None
+        return {"value": value, "shape": np.asarray(np.shape(value), np.int64),
                 "has_gradient": grad is not None,
                 "gradient": np.zeros(i["z"].shape) if grad is None else grad}
 
     def judge_gradient(i, o, v):
         shape = tuple(int(s) for s in o["shape"])
-        v.require(shape == (), f"returned shape {shape}, expected one number ()")
-        v.require(bool(o["has_gradient"]), "no gradient reaches z")
-        v.close(o["gradient"], _xcov_expected(i["y"], i["z"])[1], "the gradient with respect to z",
-                rtol=1e-3, atol=1e-6)
+        v.require(shape == (), f"got {_shape_words(shape)}, expected {_shape_words(())}: "
+                  "sum over both axes of C", names_the_mistake=True)
+        v.require(bool(o["has_gradient"]),
+                  "no gradient reaches z although a tensor came back: a NumPy step inside "
+                  "(np.…, .numpy(), float()) or an ops.stop_gradient cuts it")
+        expected, gradient = _xcov_expected(i["y"], i["z"])
+        v.require(np.allclose(np.asarray(o["value"], np.float64), expected, rtol=1e-3, atol=1e-6),
+                  "the value it returns for tensors is wrong (see above), so its gradient is "
+                  "too", names_the_mistake=True)
+        v.close(o["gradient"], gradient, "the gradient with respect to z", rtol=1e-3, atol=1e-6)
 
     return (
         Check("matches ½ Σ C² with C = Yc^T Zc / N (NumPy)", probe_value, judge_value,
-              "centre both y and z over the batch, divide by N, square, sum, halve"),
+              "compare each step with the definition of C, a covariance over the batch.",
+              "centre y and z over the batch (subtract ops.mean(…, axis=0, keepdims=True)), "
+              "C = ops.matmul(ops.transpose(yc), zc) / N, then 0.5 * ops.sum(ops.square(C)).",
+              returns),
         Check("is zero when z does not vary", probe_constant, judge_constant,
-              "subtract each column's batch mean before multiplying"),
+              "a constant z covaries with nothing: what must happen to y and z first?",
+              "subtract each column's batch mean (ops.mean(z, axis=0, keepdims=True)) from z, "
+              "and likewise from y, before multiplying.", returns),
         Check("is ½ρ² for two unit-variance units with correlation ρ", probe_rho, judge_rho,
-              "divide by the batch size N (not N - 1), and keep the ½"),
+              "for unit-variance units C is the correlation ρ itself: look at the constants.",
+              "divide by the batch size N (not N - 1), and keep the ½: one pair gives ½ρ².",
+              {"value0": "xcov_penalty", "value1": "xcov_penalty"}),
         Check("returns one number that gradients flow through", probe_gradient, judge_gradient,
-              "sum over both unit axes with keras.ops, not NumPy"),
+              "one number, and a Keras tensor from the first step to the last.",
+              "use keras.ops throughout (ops.mean, ops.matmul, ops.transpose, ops.square, "
+              "ops.sum), never np.… or .numpy(), and sum over both unit axes to one number.",
+              returns),
     )
 
 
@@ -493,13 +789,31 @@ def _ksparse_inputs(rng: np.random.Generator) -> Arrays:
     return dict(x=x, order=order, tied=tied)
 
 
+def _ksparse_mask_mistakes(x: np.ndarray, order: np.ndarray, k: int) -> tuple[Mistake, ...]:
+    """What the common wrong masks give on ``x`` (rows of distinct values)."""
+    by_column = np.zeros(x.shape)
+    np.put_along_axis(by_column, np.argsort(-x, axis=0)[:k], 1.0, axis=0)
+    smallest = np.zeros(order.shape)
+    np.put_along_axis(smallest, order[:, :k], 1.0, axis=1)
+    kept = _top_k_mask(order, k)
+    return (
+        Mistake("you ranked over axis 0 (the batch); rank the units within each row "
+                "(axis -1)", by_column),
+        Mistake("it keeps the k smallest units of each row, not the k largest", smallest),
+        Mistake("it keeps k + 1 units in each row (ranks start at 0: keep rank < k)",
+                _top_k_mask(order, min(k + 1, order.shape[1]))),
+        Mistake("it returns the kept values x * mask, not the 0/1 mask", x * kept),
+    )
+
+
 def _ksparse_checks() -> tuple[Check, ...]:
     def probe_mask(layer_class, i, state):
         return {"k2": layer_class(2).mask(i["x"]), "k1": layer_class(1).mask(i["x"])}
 
     def judge_mask(i, o, v):
-        v.close(o["k2"], _top_k_mask(i["order"], 2), "mask, k = 2")
-        v.close(o["k1"], _top_k_mask(i["order"], 1), "mask, k = 1")
+        for name, k in (("k2", 2), ("k1", 1)):
+            v.close(o[name], _top_k_mask(i["order"], k), f"mask, k = {k}",
+                    mistakes=_ksparse_mask_mistakes(i["x"], i["order"], k))
 
     def probe_ties(layer_class, i, state):
         return {"kept": layer_class(2).mask(i["tied"])}
@@ -521,8 +835,11 @@ def _ksparse_checks() -> tuple[Check, ...]:
         return {mode: layer_class(2, gradient=mode)(i["x"]) for mode in ("masked", "straight_through")}
 
     def judge_forward(i, o, v):
-        for mode in ("masked", "straight_through"):
-            v.close(o[mode], i["x"] * _top_k_mask(i["order"], 2), f"output ({mode})")
+        kept = i["x"] * _top_k_mask(i["order"], 2)
+        v.close(o["masked"], kept, "output (masked)")
+        v.close(o["straight_through"], kept, "output (straight_through)", mistakes=(
+            Mistake("it is x itself: the value must be x * mask, only the gradient is x's",
+                    i["x"]),))
 
     def probe_gradients(layer_class, i, state):
         import tensorflow as tf
@@ -538,23 +855,45 @@ def _ksparse_checks() -> tuple[Check, ...]:
         return out
 
     def judge_gradients(i, o, v):
-        expected = {"masked": _top_k_mask(i["order"], 2), "straight_through": np.ones(i["x"].shape)}
-        for mode, grad in expected.items():
-            v.require(bool(o[f"{mode}_reaches"]), f"no gradient reaches the input ({mode})")
-            v.close(o[mode], grad, f"gradient of the sum ({mode})")
+        mask, ones = _top_k_mask(i["order"], 2), np.ones(i["x"].shape)
+        v.require(bool(o["masked_reaches"]), "no gradient reaches the input (masked): "
+                  "an ops.stop_gradient around x * mask, or a NumPy step, blocks it")
+        v.close(o["masked"], mask, "gradient of the sum (masked)", mistakes=(
+            Mistake("it is 1 for every unit, as in straight-through; the masked gradient "
+                    "is the mask (0 for the dropped units)", ones),))
+        v.require(bool(o["straight_through_reaches"]), "no gradient reaches the input "
+                  "(straight_through): an ops.stop_gradient around the whole output blocks "
+                  "it; stop the gradient of (kept - x) only")
+        v.close(o["straight_through"], ones, "gradient of the sum (straight_through)", mistakes=(
+            Mistake("it is the mask: a stop-gradient is missing, the gradient flows through "
+                    "x * mask; the straight-through gradient is 1 for every unit", mask),
+            Mistake("it is 1 + mask: a stop-gradient is missing, the gradient flows through "
+                    "both x and x * mask; stop it on (x * mask - x) as a whole", 1 + mask)))
 
     return (
         Check("mask marks the k largest units of each row", probe_mask, judge_mask,
-              "rank the units of each row (argsort of the argsort) and compare with k"),
+              "the k largest are chosen within each row (one example), among its units.",
+              "rank the units of each row: order = ops.argsort(-x, axis=-1), rank = "
+              "ops.argsort(order, axis=-1); keep rank < k, cast to x.dtype.",
+              {"k2": "mask(x)", "k1": "mask(x)"}),
         Check("mask keeps exactly k units when values tie", probe_ties, judge_ties,
-              "a threshold at the k-th value keeps every tied unit; use ranks"),
+              "with ties, a threshold at the k-th value keeps too many: think of ranks.",
+              "ranks from sorting twice break ties by position: keep rank < k "
+              "(order = ops.argsort(-x, axis=-1), rank = ops.argsort(order, axis=-1)).",
+              {"kept": "mask(x)"}),
         Check("k at least the width lets everything through", probe_wide, judge_wide,
-              "the mask should be all ones when k >= the number of units"),
+              "when k is at least the width, every unit is among the k largest.",
+              "rank < k holds for every unit when k >= the width; do not index the k-th "
+              "largest value, which does not exist then.", {"out": "the layer's call"}),
         Check("call returns x * mask in both gradient modes", probe_forward, judge_forward,
-              "the forward pass is the same for both modes"),
+              "the forward pass is the same in both modes: the modes differ backwards only.",
+              "kept = x * mask; masked returns kept; straight-through returns "
+              "x + ops.stop_gradient(kept - x), whose value is kept.",
+              {"masked": "call (masked)", "straight_through": "call (straight_through)"}),
         Check("gradients: the mask (masked) or all ones (straight-through)", probe_gradients,
-              judge_gradients, "stop the gradient through the mask; straight-through is "
-              "x + stop_gradient(kept - x)"),
+              judge_gradients, "where may the gradient flow in each mode, and where must it "
+              "stop?", "mask = ops.stop_gradient(self.mask(x)); masked: return x * mask; "
+              "straight-through: return x + ops.stop_gradient(x * mask - x)."),
     )
 
 
@@ -569,7 +908,26 @@ def _class_matching_inputs(rng: np.random.Generator) -> Arrays:
         equal_y=rng.permutation(3), c=c, d=d, s=np.array(s))
 
 
+def _kl_1d(m1: float, v1: float, m2: float, v2: float) -> float:
+    """KL(N(m1, e^v1) || N(m2, e^v2)) of one-dimensional Gaussians (log-variances v)."""
+    return 0.5 * (v2 - v1 + (np.exp(v1) + (m1 - m2) ** 2) / np.exp(v2) - 1.0)
+
+
+def _pair_grid_mistakes(na: int, nb: int) -> tuple[Mistake, ...]:
+    """Results whose shape alone says which reduction of the (Na, Nb) grid of pairs is missing."""
+    out = [Mistake(f"you returned the whole ({na}, {nb}) grid of pairs: reduce it to one "
+                   "number over the same-class pairs", np.zeros((na, nb)), by_shape=True)]
+    if na != nb:
+        out += [Mistake("you reduced over axis 0 (batch a) only; reduce over both axes",
+                        np.zeros(nb), by_shape=True),
+                Mistake("you reduced over axis 1 (batch b) only; reduce over both axes",
+                        np.zeros(na), by_shape=True)]
+    return tuple(out)
+
+
 def _class_matching_checks() -> tuple[Check, ...]:
+    returns = {"value": "class_matching_divergence"}
+
     def call(f, ma, la, ya, mb, lb, yb):
         arrays = [np.asarray(v, np.float32) for v in (ma, la, mb, lb)]
         return f(arrays[0], arrays[1], np.asarray(ya), arrays[2], arrays[3], np.asarray(yb))
@@ -579,7 +937,13 @@ def _class_matching_checks() -> tuple[Check, ...]:
         return {"value": call(f, m, lv, y, m, lv, y)}
 
     def judge_equal(i, o, v):
-        v.close(o["value"], 0.0, "identical posteriors", atol=1e-5)
+        m, lv = i["equal_mean"].astype(np.float64), i["equal_log_var"].astype(np.float64)
+        grid = _kl_1d(m[:, None], lv[:, None], m[None], lv[None])
+        grid = (grid + np.swapaxes(grid, 0, 1)).sum(-1)  # symmetric KL of every pair
+        v.close(o["value"], 0.0, "identical posteriors", atol=1e-5, mistakes=(
+            Mistake("you averaged over all pairs, not only the same-class ones", grid.mean()),
+            Mistake("you summed over all pairs, not only the same-class ones", grid.sum()),
+            *_pair_grid_mistakes(3, 3)))
 
     def probe_1d(f, i, state):
         c, d, s = float(i["c"][0]), float(i["d"][0]), float(i["s"])
@@ -588,19 +952,29 @@ def _class_matching_checks() -> tuple[Check, ...]:
 
     def judge_1d(i, o, v):
         d, s = float(i["d"][0]), float(i["s"])
+        one_way = "only one direction of the KL: add KL(a ‖ b) and KL(b ‖ a)"
         # KL(N(c,1) || N(c+d,1)) = KL back = d²/2; for variances 1 and s the two KLs add
         # to ½(ln s + 1/s - 1) + ½(-ln s + s - 1) = ½(s + 1/s - 2)
         v.close(o["means"], d**2, f"means {float(i['c'][0]):.3g} and "
-                f"{float(i['c'][0]) + d:.3g}, var 1", rtol=1e-4)
-        v.close(o["variances"], 0.5 * (s + 1 / s - 2), f"variances 1 and {s:.3g}", rtol=1e-4)
+                f"{float(i['c'][0]) + d:.3g}, var 1", rtol=1e-4,
+                mistakes=(Mistake(one_way, d**2 / 2),))
+        v.close(o["variances"], 0.5 * (s + 1 / s - 2), f"variances 1 and {s:.3g}", rtol=1e-4,
+                mistakes=(Mistake(one_way, _kl_1d(0, 0, 0, np.log(s))),
+                          Mistake(one_way, _kl_1d(0, np.log(s), 0, 0))))
 
     def probe_others(f, i, state):
         c, d = float(i["c"][1]), float(i["d"][1])
         return {"value": call(f, [[c]], [[0.0]], [0], [[c + d], [50.0]], [[0.0], [0.0]], [0, 1])}
 
     def judge_others(i, o, v):
-        v.close(o["value"], float(i["d"][1]) ** 2,
-                "a far-away posterior of another class added", rtol=1e-4)
+        c, d = float(i["c"][1]), float(i["d"][1])
+        far = 2 * _kl_1d(c, 0, 50.0, 0)
+        v.close(o["value"], d**2, "a far-away posterior of another class added", rtol=1e-4,
+                mistakes=(Mistake("you averaged over all pairs, not only the same-class ones",
+                                  (d**2 + far) / 2),
+                          Mistake("you summed over all pairs, not only the same-class ones",
+                                  d**2 + far),
+                          *_pair_grid_mistakes(1, 2)))
 
     def probe_mean(f, i, state):
         c, d1, d2 = float(i["c"][2]), float(i["d"][1]), float(i["d"][2])
@@ -609,27 +983,40 @@ def _class_matching_checks() -> tuple[Check, ...]:
     def judge_mean(i, o, v):
         d1, d2 = float(i["d"][1]), float(i["d"][2])
         v.close(o["value"], (d1**2 + d2**2) / 2, "two pairs, symmetric KL "
-                f"{d1**2:.3g} and {d2**2:.3g}", rtol=1e-4)
+                f"{d1**2:.3g} and {d2**2:.3g}", rtol=1e-4,
+                mistakes=(Mistake("you summed over the same-class pairs: average them",
+                                  d1**2 + d2**2), *_pair_grid_mistakes(2, 1)))
 
     def probe_none(f, i, state):
         return {"value": call(f, [[0.0]], [[0.0]], [0], [[1.0]], [[0.0]], [1])}
 
     def judge_none(i, o, v):
-        value = float(np.asarray(o["value"]).reshape(-1)[0]) if np.size(o["value"]) else np.nan
-        v.require(np.isfinite(value) and abs(value) <= 1e-6,
-                  f"batches without a shared class give {value}, expected 0.0")
+        pair = 2 * _kl_1d(0.0, 0.0, 1.0, 0.0)  # the one (different-class) pair
+        v.close(o["value"], 0.0, "batches without a shared class", atol=1e-6, mistakes=(
+            Mistake("you averaged over all pairs, not only the same-class ones", pair),))
 
     return (
         Check("is zero when both domains have the same posteriors", probe_equal, judge_equal,
-              "KL(q || q) is 0; check the closed form of the Gaussian KL"),
+              "KL(q ‖ q) is 0 for every q: check the closed form of the Gaussian KL.",
+              "use helpers.core.losses.gaussian_kl(mean_p, log_var_p, mean_q, log_var_q), "
+              "which sums over the last axis.", returns),
         Check("is the symmetric KL of same-class pairs (1-D examples)", probe_1d, judge_1d,
-              "add KL(a || b) and KL(b || a); helpers.core.losses.gaussian_kl has one"),
+              "symmetric means both directions: from a to b and from b to a.",
+              "on the grid of pairs (ops.expand_dims(mean_a, 1) against "
+              "ops.expand_dims(mean_b, 0)), sym = gaussian_kl(a, b) + gaussian_kl(b, a).",
+              {"means": "class_matching_divergence", "variances": "class_matching_divergence"}),
         Check("ignores pairs with different labels", probe_others, judge_others,
-              "weight each pair by (y_a[i] == y_b[j])"),
+              "only the pairs whose labels agree count.",
+              "same = ops.cast(ops.expand_dims(y_a, 1) == ops.expand_dims(y_b, 0), "
+              "sym.dtype); weight sym by same.", returns),
         Check("averages over same-class pairs (not a sum)", probe_mean, judge_mean,
-              "divide by the number of same-class pairs"),
+              "an average, over the pairs that count.",
+              "divide ops.sum(sym * same) by ops.sum(same), the number of same-class pairs.",
+              returns),
         Check("is 0, not NaN, when the batches share no class", probe_none, judge_none,
-              "guard the division when there are no pairs"),
+              "what does your average do when no pair counts?",
+              "divide by ops.maximum(ops.sum(same), 1.0): no pairs then gives 0 / 1 = 0.",
+              returns),
     )
 
 
@@ -665,7 +1052,7 @@ def _adversary_checks() -> tuple[Check, ...]:
         out = model.adversary_step(z, y)
         ok = isinstance(out, dict) and {"adv_ce", "adv_acc"} <= set(out)
         return {"probs": probs, "y": y, "is_dict_with_keys": ok,
-                "adv_ce": out["adv_ce"] if ok else np.nan, "adv_acc": out["adv_acc"] if ok else np.nan}
+                **({"adv_ce": out["adv_ce"], "adv_acc": out["adv_acc"]} if ok else {})}
 
     def judge_loss(i, o, v):
         v.require(bool(o["is_dict_with_keys"]), "did not return a dict with adv_ce and adv_acc")
@@ -700,13 +1087,21 @@ def _adversary_checks() -> tuple[Check, ...]:
         v.require(ce[-1] < ce[0], f"cross-entropy went from {ce[0]:.3f} to {ce[-1]:.3f} in "
                   f"{len(ce) - 1} steps")
 
+    returns = {"adv_ce": "adversary_step (its adv_ce)", "adv_acc": "adversary_step (its adv_acc)"}
     return (
         Check("returns adv_ce (before the update) and adv_acc", probe_loss, judge_loss,
-              "compute the adversary's cross-entropy on (z, y) inside the tape"),
+              "adv_ce is the adversary's loss on (z, y) as it was before this step's update.",
+              "inside a tf.GradientTape: probs = self.adversary(z, training=True), ce = "
+              "sparse_cross_entropy(y, probs); return {'adv_ce': ce, 'adv_acc': "
+              "accuracy(y, probs)}.", returns, tensor=False),
         Check("updates the adversary's weights and nothing else", probe_moves, judge_moves,
-              "take the gradient with respect to self.adversary.trainable_weights only"),
+              "this step trains the adversary alone; the rest of the model stays fixed.",
+              "weights = self.adversary.trainable_weights; grads = tape.gradient(ce, weights); "
+              "apply them with self.adversary_optimizer."),
         Check("lowers the adversary's loss on a fixed batch", probe_learns, judge_learns,
-              "apply the gradients with self.adversary_optimizer (descent, not ascent)"),
+              "step after step, the adversary's loss should go down.",
+              "self.adversary_optimizer.apply_gradients(zip(grads, weights)) descends; do not "
+              "negate the loss or the gradients in this step."),
     )
 
 

@@ -149,7 +149,8 @@ def test_a_typical_mistake_fails_with_a_hint(exercise, wrong, failing, capsys):
     assert not report and report.status == "fail", out
     failed = [line for line in out.splitlines() if line.startswith("  ✗")]
     assert any(failing in line for line in failed), out
-    assert "hint:" in out and max(len(line) for line in out.splitlines()) <= 80
+    assert checks.RECIPE_LINE in out and "recipe:" not in out, out
+    assert max(len(line) for line in out.splitlines()) <= 80
 
 
 @pytest.mark.parametrize("exercise, stub", [
@@ -268,3 +269,241 @@ def test_no_report_file_is_written(tmp_path, monkeypatch):
     check_exercise("xcov_penalty", xcov_penalty)
     assert not (tmp_path / "checks.jsonl").exists()
     assert not hasattr(checks, "REPORT_ENV")
+
+
+# ------------------------------------------- the common mistakes, named before values
+def xcov_centred_over_units(y, z):
+    y, z = ops.convert_to_tensor(y), ops.convert_to_tensor(z)
+    yc, zc = y - ops.mean(y, axis=1, keepdims=True), z - ops.mean(z, axis=1, keepdims=True)
+    return 0.5 * ops.sum(ops.square(ops.matmul(ops.transpose(yc), zc) / ops.shape(y)[0]))
+
+
+def xcov_summed_over_one_axis(y, z):
+    y, z = ops.convert_to_tensor(y), ops.convert_to_tensor(z)
+    yc, zc = y - ops.mean(y, axis=0), z - ops.mean(z, axis=0)
+    return 0.5 * ops.sum(ops.square(ops.matmul(ops.transpose(yc), zc) / ops.shape(y)[0]), axis=0)
+
+
+def xcov_without_return(y, z):
+    0.5 * xcov_penalty(y, z)  # noqa: B018 - the mistake under test
+
+
+def xcov_dividing_by_zero(y, z):
+    scale = 1 / (len(y) - len(y))
+    return xcov_penalty(y, z) * scale
+
+
+def xcov_nan(y, z):
+    return xcov_penalty(y, z) * float("nan")
+
+
+def xcov_numpy_methods(y, z):
+    yc, zc = y - y.mean(0), z - z.mean(0)  # fine on NumPy arrays, not on tensors
+    return xcov_penalty(yc, zc)
+
+
+class MaskByColumn(KSparse):
+    """Ranks each column over the batch instead of each row over its units."""
+
+    def mask(self, x):
+        rank = ops.argsort(ops.argsort(-x, axis=0), axis=0)
+        return ops.cast(rank < self.k, x.dtype)
+
+
+class MaskTransposed(KSparse):
+    def mask(self, x):
+        return ops.transpose(KSparse.mask(self, x))
+
+
+class MaskInNumpy(KSparse):
+    def mask(self, x):
+        x = np.asarray(x)
+        return (np.argsort(np.argsort(-x, axis=-1), axis=-1) < self.k).astype(x.dtype)
+
+
+class StraightThroughWithoutStop(KSparse):
+    """The straight-through mode lets the gradient through both x and x * mask."""
+
+    def call(self, x):
+        kept = x * ops.stop_gradient(self.mask(x))
+        return kept if self.gradient == "masked" else x + kept - ops.stop_gradient(x)
+
+
+def divergence_over_one_axis(ma, va, ya, mb, vb, yb):
+    from helpers.core.losses import gaussian_kl
+
+    a, b = (ops.expand_dims(ma, 1), ops.expand_dims(va, 1)), (ops.expand_dims(mb, 0),
+                                                               ops.expand_dims(vb, 0))
+    sym = gaussian_kl(*a, *b) + gaussian_kl(*b, *a)
+    same = ops.cast(ops.expand_dims(ya, 1) == ops.expand_dims(yb, 0), sym.dtype)
+    return ops.sum(sym * same, axis=0) / ops.maximum(ops.sum(same), 1.0)
+
+
+def divergence_as_float(*args):
+    return float(class_matching_divergence(*args))
+
+
+def divergence_unguarded(ma, va, ya, mb, vb, yb):
+    """Divides by the number of same-class pairs unguarded: 0 / 0 when there are none."""
+    same = ops.cast(ops.expand_dims(ya, 1) == ops.expand_dims(yb, 0), "float32")
+    return class_matching_divergence(ma, va, ya, mb, vb, yb) * ops.maximum(
+        ops.sum(same), 1.0) / ops.sum(same)
+
+
+def _run(exercise, target, capsys, **kwargs):
+    report = check_exercise(exercise, target, **kwargs)
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80, out
+    return report, out
+
+
+def _failure_of(out: str, check: str) -> str:
+    """The lines under the failing check whose name contains ``check``, joined."""
+    lines = out.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("  ✗") and check in line)
+    body = []
+    for line in lines[start + 1:]:
+        if not line.startswith("      "):
+            break
+        body.append(line.strip())
+    return " ".join(body)
+
+
+@pytest.mark.parametrize("exercise, wrong, check, says", [
+    ("xcov_penalty", xcov_numpy, "matches ½ Σ C²",
+     "xcov_penalty returned a NumPy number where a backend tensor was expected: use "
+     "keras.ops.… instead of np.… (or float(), .numpy()); NumPy cuts the gradient"),
+    ("class_matching_divergence", divergence_as_float, "is zero when",
+     "class_matching_divergence returned a plain Python number where a backend tensor was "
+     "expected"),
+    ("ksparse_gate", MaskInNumpy, "k largest units",
+     "mask(x) returned a NumPy array where a backend tensor was expected"),
+])
+def test_numpy_instead_of_keras_ops_is_named(exercise, wrong, check, says, capsys):
+    report, out = _run(exercise, wrong, capsys)
+    assert report.status == "fail" and says in _failure_of(out, check), out
+    assert "as above:" in out and "_id" not in out, out  # said once, in full
+
+
+def test_a_numpy_penalty_never_gets_a_checker_error(capsys):
+    """It used to crash the gradient probe: 'numpy.float32' object has no attribute '_id'."""
+    report, out = _run("xcov_penalty", xcov_numpy, capsys)
+    assert report.passed == 0 and "gradients flow" in report.failed[-1]
+    assert "returns a NumPy number, not a tensor" in _failure_of(out, "gradients flow"), out
+
+
+@pytest.mark.parametrize("exercise, wrong, check, says", [
+    ("xcov_penalty", xcov_centred_over_units, "matches ½ Σ C²",
+     "on a random batch: you centred over axis 1 (the units), not over axis 0 (the batch)"),
+    ("xcov_penalty", xcov_summed_over_one_axis, "matches ½ Σ C²",
+     "got shape (3,), expected one number, shape (): you summed over axis 0 of C (the "
+     "units of y) only: sum over both axes"),
+    ("xcov_penalty", xcov_uncentred, "is zero when z does not vary",
+     "with a constant z: y and z are not centred"),
+    ("ksparse_gate", MaskByColumn, "k largest units",
+     "mask, k = 2: you ranked over axis 0 (the batch); rank the units within each row"),
+    ("ksparse_gate", MaskTransposed, "k largest units",
+     "mask, k = 2: got shape (5, 3), expected shape (3, 5): it is the transpose of the "
+     "answer (axes swapped)"),
+    ("class_matching_divergence", divergence_over_one_axis, "ignores pairs",
+     "got shape (2,), expected one number, shape (): you reduced over axis 0 (batch a) only"),
+    ("class_matching_divergence", divergence_one_way, "symmetric KL",
+     "only one direction of the KL: add KL(a ‖ b) and KL(b ‖ a)"),
+])
+def test_a_wrong_axis_or_shape_is_named(exercise, wrong, check, says, capsys):
+    report, out = _run(exercise, wrong, capsys)
+    assert report.status == "fail", out
+    assert says in _failure_of(out, check), out
+
+
+def test_a_missing_stop_gradient_is_named(capsys):
+    for wrong, says in [(NoStopGradient, "it is the mask: a stop-gradient is missing, the "
+                                         "gradient flows through x * mask"),
+                        (StraightThroughWithoutStop, "it is 1 + mask: a stop-gradient is "
+                                                     "missing")]:
+        report, out = _run("ksparse_gate", wrong, capsys)
+        assert report.failed == ["gradients: the mask (masked) or all ones (straight-through)"]
+        assert says in _failure_of(out, "gradients:"), out
+
+
+def test_returning_none_is_named(capsys):
+    report, out = _run("xcov_penalty", xcov_without_return, capsys)
+    assert report.status == "fail" and report.passed == 0, out
+    assert _failure_of(out, "matches") == ("xcov_penalty returned None, expected a tensor: "
+                                           "is a `return` missing?"), out
+    assert "KeyError" not in out and "could not be judged" not in out, out
+
+
+def test_an_error_is_shown_with_its_first_line_and_where(capsys):
+    report, out = _run("xcov_penalty", xcov_dividing_by_zero, capsys)
+    said = _failure_of(out, "matches")
+    assert said.startswith("raised ZeroDivisionError: division by zero at line "), out
+    assert "of xcov_dividing_by_zero: scale = 1 / (len(y) - len(y))" in said, out
+    assert "hint:" in said and report.status == "fail" and report.passed == 0
+    assert _failure_of(out, "is zero when") == "as above: raised ZeroDivisionError", out
+
+
+def test_numpy_methods_on_a_tensor_are_named(capsys):
+    _, out = _run("xcov_penalty", xcov_numpy_methods, capsys)
+    said = _failure_of(out, "gradients flow")
+    assert "object has no attribute 'mean'" in said and "of xcov_numpy_methods" in said, out
+    assert "a tensor has no .mean(): that is NumPy's; use keras.ops (ops.mean(x, …)" in said
+
+
+@pytest.mark.parametrize("exercise, wrong, check", [
+    ("xcov_penalty", xcov_nan, "matches ½ Σ C²"),
+    ("class_matching_divergence", divergence_unguarded, "not NaN"),
+])
+def test_nan_is_named(exercise, wrong, check, capsys):
+    report, out = _run(exercise, wrong, capsys)
+    assert report.status == "fail" and check in report.failed[0], out
+    assert " returned nan: a 0/0, a division by zero, or the log of 0" in \
+        _failure_of(out, check), out
+
+
+# ----------------------------------------------------------------- hints in two stages
+def xcov_off(y, z):
+    """Wrong in no way the checks know: only the nudge can help."""
+    return xcov_penalty(y, z) + 0.01
+
+
+def test_hints_come_in_stages(capsys):
+    _, first = _run("xcov_penalty", xcov_off, capsys)
+    assert "hint: compare each step with the definition of C" in first
+    assert "recipe:" not in first and first.rstrip().endswith(checks.RECIPE_LINE.strip())
+    _, second = _run("xcov_penalty", xcov_off, capsys, hint=2)
+    assert "hint: compare each step" in second
+    assert "recipe: centre y and z over the batch (subtract ops.mean(" in second
+    assert checks.RECIPE_LINE not in second
+    _, stub = _run("xcov_penalty", _stub, capsys, hint=2)
+    assert "not written yet" in stub and "recipe: centre y and z over the batch" in stub
+    with pytest.raises(ValueError, match="hint must be 1"):
+        check_exercise("xcov_penalty", xcov_penalty, hint=3)
+
+
+def test_a_diagnosed_mistake_needs_no_nudge(capsys):
+    _, out = _run("xcov_penalty", xcov_no_half, capsys)
+    assert "the ½ is missing" in _failure_of(out, "matches") and "hint:" not in \
+        _failure_of(out, "matches"), out
+
+
+@pytest.mark.parametrize("exercise", sorted(EXERCISES))
+def test_every_check_has_a_nudge_and_a_recipe(exercise):
+    for check in EXERCISES[exercise].checks:
+        assert check.recipe and check.recipe != check.hint, check.what
+        # a nudge is one short sentence and names no function to call
+        assert len(check.hint) <= 80, check.hint
+        assert ". " not in check.hint.rstrip(".") and "ops." not in check.hint, check.hint
+
+
+def test_diagnoses_and_where_survive_the_class_checks_transport():
+    """The class check judges decoded numbers: the diagnoses must come through JSON."""
+    for wrong, says in [(xcov_numpy, "returned a NumPy number"),
+                        (xcov_without_return, "returned None"),
+                        (xcov_dividing_by_zero, "of xcov_dividing_by_zero: scale = 1 /")]:
+        inputs = checks.make_inputs("xcov_penalty", 7)
+        sent = json.loads(json.dumps(checks.encode_probe_results(
+            checks.run_probes("xcov_penalty", wrong, inputs))))
+        back = checks.decode_probe_results(sent, len(EXERCISES["xcov_penalty"].checks))
+        report = checks.judge("xcov_penalty", inputs, back)
+        assert report.status == "fail" and says in " ".join(report.lines), str(report)
