@@ -9,8 +9,8 @@ its harness (``#| exporti``: running and measuring).
 
 __notebook__ = 'chapters/04_two_step.ipynb'
 __all__ = [
-    'ContentClassifier', 'TwoStepModel', 'SETTINGS', 'compile_two_step',
-    'FreshBatchTwoStep',
+    'ContentClassifier', 'TwoStepModel', 'FreshBatchTwoStep', 'SETTINGS',
+    'compile_two_step',
 ]
 
 
@@ -254,7 +254,42 @@ def train_step(self, data):
     return self._log(self.autoencoder_step(x, y))
 
 
-# ── cell 41, harness · Data and training
+# ── cell 41, taught · The model, piece by piece
+from helpers.data.datasets import check_images, check_labels
+
+
+class FreshBatchTwoStep(TwoStepModel):
+    """Step 2 whose adversary takes each update on a fresh random training batch.
+
+    It keeps the training set; each of the ``adversary_steps`` updates encodes a new
+    random batch of it, like the authors' adversary (trained on every batch).
+    """
+
+    def __init__(self, content, x_train, y_train, seed=0, **kwargs):
+        """TwoStepModel's arguments, plus the training set the adversary draws from."""
+        super().__init__(content, **kwargs)
+        x_train = check_images(x_train, "x_train", shape=self.image_shape)
+        y_train = check_labels(y_train, self.num_classes, "y_train", n=len(x_train))
+        self.pool_x = keras.Variable(x_train, trainable=False, name="pool_x")
+        self.pool_y = keras.Variable(y_train.astype("int32"), trainable=False,
+                                     name="pool_y")
+        self.pool_seed = keras.random.SeedGenerator(seed)
+
+
+# ── cell 42, taught · The model, piece by piece
+@add_to_class(FreshBatchTwoStep)
+def adversary_data(self, x, y):
+    """A function that encodes a new random batch of the training set at each call."""
+    def fresh_batch():
+        idx = keras.random.randint((ops.shape(x)[0],), 0, ops.shape(self.pool_y)[0],
+                                   seed=self.pool_seed)
+        z = self.z_encoder(ops.take(self.pool_x, idx, axis=0), training=True)
+        return ops.stop_gradient(z), ops.take(self.pool_y, idx, axis=0)
+
+    return fresh_batch
+
+
+# ── cell 44, harness · Data and training
 # This page's sizes in each profile: `full` is the paper's scale, all 60k images and
 # 30 + 30 epochs, as the recorded `paper` settings below
 SIZES = {"smoke": dict(train_size=600, epochs_step1=1, epochs_step2=1),
@@ -262,7 +297,7 @@ SIZES = {"smoke": dict(train_size=600, epochs_step1=1, epochs_step2=1),
          "full": dict(train_size=None, epochs_step1=30, epochs_step2=30)}
 
 
-# ── cell 47, taught · Data and training
+# ── cell 50, taught · Data and training
 SETTINGS = dict(style_dim=16, rec_weight=50.0, adversary_steps=10)
 
 
@@ -275,7 +310,7 @@ def compile_two_step(model: TwoStepModel, learning_rate: float = 1e-4,
     return model
 
 
-# ── cell 67, harness · Results against the paper
+# ── cell 73, harness · Results against the paper
 import sys
 
 import helpers
@@ -306,7 +341,7 @@ def setting_step1(data, epochs: int, seed: int) -> ContentClassifier:
     return content
 
 
-# ── cell 68, harness · Results against the paper
+# ── cell 74, harness · Results against the paper
 def run_setting(params: dict, seed: int) -> dict:
     """Step 1 (cached), then step 2 with the setting's model arguments; the chapter's
     scorecard on all 10,000 test images."""
@@ -337,7 +372,7 @@ def run_setting(params: dict, seed: int) -> dict:
     return card
 
 
-# ── cell 69, harness · Results against the paper
+# ── cell 75, harness · Results against the paper
 WIDE = (256, 256, 256)  # an adversary as wide as the probe
 SWEEP = dict(train_size=20_000, epochs_step1=20, epochs_step2=15)
 PAPER = dict(SIZES["full"], swap_grid=True)
@@ -367,7 +402,7 @@ RECORDED_SETTINGS = {
 }
 
 
-# ── cell 70, harness · Results against the paper
+# ── cell 76, harness · Results against the paper
 RECORDED_SETTINGS.update({
     "sweep-z8": dict(about="a smaller Z: 8 units instead of 16",
                      model=dict(style_dim=8), **SWEEP),
@@ -395,7 +430,7 @@ RECORDED_SETTINGS.update({
 })
 
 
-# ── cell 71, harness · Results against the paper
+# ── cell 77, harness · Results against the paper
 from helpers.chapters import ChapterSpec, Target
 
 CHAPTER = ChapterSpec(
@@ -408,38 +443,3 @@ CHAPTER = ChapterSpec(
              Target("MLP probe on Z (paper scale: the sweep's best model)", 0.20, False,
                     ("ts_twostep_z_mlp",), "paper-fresh-z4-wide", ("z_mlp",))),
 )
-
-
-# ── cell 77, taught · Results against the paper
-from helpers.data.datasets import check_images, check_labels
-
-
-class FreshBatchTwoStep(TwoStepModel):
-    """Step 2 whose adversary takes each update on a fresh random training batch.
-
-    It keeps the training set; each of the ``adversary_steps`` updates encodes a new
-    random batch of it, like the authors' adversary (trained on every batch).
-    """
-
-    def __init__(self, content, x_train, y_train, seed=0, **kwargs):
-        """TwoStepModel's arguments, plus the training set the adversary draws from."""
-        super().__init__(content, **kwargs)
-        x_train = check_images(x_train, "x_train", shape=self.image_shape)
-        y_train = check_labels(y_train, self.num_classes, "y_train", n=len(x_train))
-        self.pool_x = keras.Variable(x_train, trainable=False, name="pool_x")
-        self.pool_y = keras.Variable(y_train.astype("int32"), trainable=False,
-                                     name="pool_y")
-        self.pool_seed = keras.random.SeedGenerator(seed)
-
-
-# ── cell 78, taught · Results against the paper
-@add_to_class(FreshBatchTwoStep)
-def adversary_data(self, x, y):
-    """A function that encodes a new random batch of the training set at each call."""
-    def fresh_batch():
-        idx = keras.random.randint((ops.shape(x)[0],), 0, ops.shape(self.pool_y)[0],
-                                   seed=self.pool_seed)
-        z = self.z_encoder(ops.take(self.pool_x, idx, axis=0), training=True)
-        return ops.stop_gradient(z), ops.take(self.pool_y, idx, axis=0)
-
-    return fresh_batch
