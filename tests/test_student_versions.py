@@ -414,8 +414,9 @@ def test_hints_tell_the_truth_about_checks_and_come_in_two_stages(path):
                 assert f"`{name}`" in hint.source
     # a checked piece's recipe (its checks' hints) is in the folded hint, not in the nudge
     if "xcov_penalty" in checked:
-        assert "centre both y and z" not in dict(messages)["xcov_penalty"]
-        assert any("centre both y and z" in c.source for c in nb.cells if c.cell_type == "markdown")
+        assert "centre y and z over the batch" not in dict(messages)["xcov_penalty"]
+        assert any("centre y and z over the batch" in c.source for c in nb.cells
+                   if c.cell_type == "markdown")
 
 
 def test_make_student_uses_the_existing_venv():

@@ -386,6 +386,18 @@ LEGEND_ONE_LOSS = [("flow", "data flow"),
                    ("text", ONE_LOSS)]
 
 
+
+#: one diagram per drawing function below, named after it (the chapter's module name)
+MODELS: dict[str, Callable[[], Diagram]] = {}
+
+
+def model(build: Callable[[], Diagram]) -> Callable[[], Diagram]:
+    """Register a drawing function as the diagram of the model it is named after."""
+    MODELS[build.__name__] = build
+    return build
+
+
+@model
 def warmup() -> Diagram:
     """Chapter 0: ``ConditionalAutoencoder`` (helpers/papers/warmup.py)."""
     d = Diagram("warmup", "Conditional autoencoder (chapter 0)",
@@ -422,6 +434,7 @@ def warmup() -> Diagram:
     return d
 
 
+@model
 def xcov() -> Diagram:
     """Chapter 1: ``XCovAutoencoder`` (helpers/papers/xcov.py)."""
     d = Diagram("xcov", "XCov autoencoder (chapter 1)",
@@ -454,6 +467,7 @@ def xcov() -> Diagram:
     return d
 
 
+@model
 def ksparse_cvae() -> Diagram:
     """Chapter 2: ``KSparseCVAE`` (helpers/papers/ksparse_cvae.py)."""
     d = Diagram("ksparse_cvae", "K-sparse conditional VAE (chapter 2)",
@@ -497,6 +511,7 @@ def ksparse_cvae() -> Diagram:
     return d
 
 
+@model
 def jade() -> Diagram:
     """Chapter 3: ``JADE`` (helpers/papers/jade.py)."""
     d = Diagram("jade", "JADE: two domains, one shared classifier (chapter 3)",
@@ -547,6 +562,7 @@ def jade() -> Diagram:
     return d
 
 
+@model
 def two_step() -> Diagram:
     """Chapter 4: ``ContentClassifier`` then ``TwoStepModel`` (helpers/papers/two_step.py)."""
     d = Diagram("two_step", "Two-step disentanglement (chapter 4)",
@@ -602,10 +618,6 @@ def two_step() -> Diagram:
     return d
 
 
-MODELS: dict[str, Callable[[], Diagram]] = {
-    "warmup": warmup, "xcov": xcov, "ksparse_cvae": ksparse_cvae, "jade": jade,
-    "two_step": two_step,
-}
 
 
 # ── writing and checking ─────────────────────────────────────────────────────────────
