@@ -88,13 +88,14 @@ LAB_NOTES = ROOT / "lab_notes"
 
 
 def prose_words(markdown: str) -> int:
-    """Words of prose: code blocks, maths, inline code, comments and directive options
-    left out (what a reader reads as sentences)."""
+    """Words of prose: code blocks, maths, inline code, comments, HTML tags and directive
+    options left out (what a reader reads as sentences)."""
     text = re.sub(r"(?ms)^(`{3,})(?:python|py|text|bash|console|math|\{math\}|"
                   r"\{code-cell\}[^\n]*)\s*\n.*?^\1", "", markdown)
     text = re.sub(r"(?s)\$\$.*?\$\$", "", text)
     text = re.sub(r"\$[^$\n]+\$", "", text)
     text = re.sub(r"(?s)<!--.*?-->", "", text)
+    text = re.sub(r"(?s)<[^>]+>", "", text)  # HTML tags (a diagram's <img>, its alt and data)
     text = re.sub(r"`[^`\n]+`", "", text)
     text = re.sub(r"(?m)^:\w[\w-]*:.*$", "", text)
     return len(re.findall(r"[A-Za-z0-9][\w'’.,%-]*", text))
