@@ -37,7 +37,6 @@ ONE_FIGURE_PER_CELL_PENDING = {
     ("chapters/01_xcov.ipynb", "8cb10b3c"),  # two traversal grids (z0, z1)
     ("chapters/03_jade.ipynb", "c56cf256"),  # variance bars for two models
     ("chapters/03_jade.ipynb", "e19dc94c"),  # progress line + swap grid
-    ("chapters/04_two_step.ipynb", "c83075e2"),  # glued values, then curves (glue alone is no figure)
     ("chapters/04_two_step.ipynb", "7176f4c3"),  # two grids
     ("chapters/05_comparison.ipynb", "94d7b50d"),  # four swap grids
     ("lab_notes/03_jade.ipynb", "8ab176f8"),  # Markdown table + grid
