@@ -35,20 +35,48 @@ def test_a_stray_helpers_module_is_refused_with_a_clear_message(tmp_path):
     assert "rename that file or folder" in done.stderr
 
 
-def test_missing_helpers_are_installed_pinned_without_upgrading(monkeypatch, capsys):
+class _Done:
+    def __init__(self, returncode: int) -> None:
+        self.returncode = returncode
+
+
+def _install(monkeypatch, capsys, wheel_ok: bool) -> tuple[list, str]:
+    """Run the cell with no helpers installed; pip's wheel install fails unless wheel_ok."""
     calls = []
 
     def not_installed(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
+    def pip(args, **kw):
+        calls.append(args)
+        if kw.get("check") is None and not wheel_ok:  # the wheel attempt (no check=True)
+            return _Done(1)
+        return _Done(0)
+
     monkeypatch.setattr(importlib.metadata, "version", not_installed)
-    monkeypatch.setattr(subprocess, "run", lambda args, **kw: calls.append(args))
+    monkeypatch.setattr(subprocess, "run", pip)
     exec(first_cell(), {})
-    (args,) = calls
+    return calls, capsys.readouterr().out
+
+
+def test_missing_helpers_are_installed_from_the_release_wheel_without_upgrading(monkeypatch,
+                                                                                capsys):
+    calls, out = _install(monkeypatch, capsys, wheel_ok=True)
+    (args,) = calls  # the wheel was there: no git
+    version = helpers.__version__
     assert args[:4] == [sys.executable, "-m", "pip", "install"]
-    assert args[-1] == f"hidden-factors @ git+{repository_url()}@v{helpers.__version__}"
+    assert args[-1] == (f"hidden-factors @ {repository_url()}/releases/download/v{version}/"
+                        f"hidden_factors-{version}-py3-none-any.whl")
     assert not {"-U", "--upgrade", "--force-reinstall"} & set(args)
-    assert f"Installing the course helpers {helpers.__version__}" in capsys.readouterr().out
+    assert f"Installing the course helpers {version}" in out
+
+
+def test_a_release_without_a_wheel_falls_back_to_its_git_tag(monkeypatch, capsys):
+    calls, out = _install(monkeypatch, capsys, wheel_ok=False)
+    assert len(calls) == 2 and "releases/download" in calls[0][-1]
+    assert calls[1][-1] == f"hidden-factors @ git+{repository_url()}@v{helpers.__version__}"
+    assert "No wheel on that release" in out
+    assert not {"-U", "--upgrade", "--force-reinstall"} & set(calls[1])
 
 
 def test_the_version_has_one_home():

@@ -10,7 +10,9 @@ and re-execute the chapters. ``tests/test_committed_notebooks.py`` checks that
 every chapter's first cell is exactly this text.
 
 What the cell does, on Colab or wherever the helpers are missing: it installs the
-helpers release the notebook was written with (tag ``v<version>``) with plain pip,
+helpers release the notebook was written with, the wheel attached to the GitHub release
+``v<version>`` (the ``publish`` workflow puts it there; no git needed), or, when that
+release has no wheel, the tag ``v<version>`` from git, with plain pip,
 which installs only what is missing, so nothing Colab preinstalls is upgraded and
 no restart is needed. It refuses, with a clear message, a ``helpers`` that is not
 the course's (a stray ``helpers.py`` in the working folder would shadow it).
@@ -43,9 +45,13 @@ except md.PackageNotFoundError:
     found = None
 if found != HELPERS:
     print(f"Installing the course helpers {{HELPERS}} (found: {{found}}) ...")
-    repo = "git+{url}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    f"hidden-factors @ {{repo}}@v{{HELPERS}}"], check=True)
+    repo = "{url}"
+    wheel = (f"{{repo}}/releases/download/v{{HELPERS}}/"
+             f"hidden_factors-{{HELPERS}}-py3-none-any.whl")
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    if subprocess.run([*pip, f"hidden-factors @ {{wheel}}"]).returncode:
+        print("No wheel on that release: installing from its tag with git instead.")
+        subprocess.run([*pip, f"hidden-factors @ git+{{repo}}@v{{HELPERS}}"], check=True)
     importlib.invalidate_caches()
 import helpers
 
