@@ -85,7 +85,7 @@ def test_first_cell_installs_the_matching_helpers(notebook):
     assert first == FIRST_CELL, (
         f"{path.name}: its first cell differs from tools/first_cell.py's; run "
         "`python tools/first_cell.py` and re-execute the chapter")
-    assert "git+" + CONFIG["repository"]["url"] in first
+    assert f'repo = "{CONFIG["repository"]["url"]}"' in first  # wheel, else git tag
     assert f'HELPERS = "{helpers.__version__}"' in first
     assert "hide-input" in _code_cells(nb)[0].metadata.get("tags", [])  # folded in the book
     assert "from helpers.notebook import setup" in _code_cells(nb)[1].source

@@ -461,7 +461,9 @@ def exercise_info(entry: object) -> tuple[str, tuple[tuple[str, str], ...]]:
     if isinstance(title, str):
         checks = getattr(entry, "checks", ())
         checks = () if callable(checks) else checks
-        tests = tuple((c.what, c.hint) for c in checks
+        # the folded second-stage hint carries each check's recipe (its steps), or its
+        # nudge where it has no recipe
+        tests = tuple((c.what, getattr(c, "recipe", "") or c.hint) for c in checks
                       if isinstance(getattr(c, "what", None), str)
                       and isinstance(getattr(c, "hint", None), str))
         return title, tests
@@ -487,8 +489,12 @@ def _check_tests(make_checks: object) -> tuple[tuple[str, str], ...]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _dotted(node.func) == "Check":
             args = {i: a for i, a in enumerate(node.args)}
-            args.update({{"what": 0, "hint": 2}.get(k.arg, -1): k.value for k in node.keywords})
-            what, hint = args.get(0), args.get(2)
+            # Check(what, probe, judge, hint, recipe=""): the recipe when given, else the hint
+            args.update({{"what": 0, "hint": 3, "recipe": 4}.get(k.arg, -1): k.value
+                         for k in node.keywords})
+            what, hint, steps = args.get(0), args.get(3), args.get(4)
+            if isinstance(steps, ast.Constant) and isinstance(steps.value, str) and steps.value:
+                hint = steps
             if all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in (what, hint)):
                 tests.append((what.value, hint.value))
     return tuple(tests)
