@@ -387,6 +387,13 @@ LEGEND_ONE_LOSS = [("flow", "data flow"),
 
 
 
+def reconstruction_loop(d: Diagram, dec: Box, x: Box, y: float) -> None:
+    """The ℒ_rec tag at height ``y``, dotted to the decoder's output and back to ``x``."""
+    rec = d.tag(560, y, "ℒ_{rec}")
+    d.loss_line((612, dec.cy + 16), (612, rec.cy), rec.right())
+    d.loss_line(rec.left(), (24, rec.cy), (24, x.y + x.h))
+
+
 #: one diagram per drawing function below, named after it (the chapter's module name)
 MODELS: dict[str, Callable[[], Diagram]] = {}
 
@@ -424,9 +431,7 @@ def warmup() -> Diagram:
     ce = d.tag(270, 40, "$β$ ℒ_{CE}")
     d.loss_line(ce.bottom(), p.top())
     d.loss_line(ce.right(), y.left())
-    rec = d.tag(560, 370, "ℒ_{rec}")
-    d.loss_line((612, dec.cy + 16), (612, rec.cy), rec.right())
-    d.loss_line(rec.left(), (24, rec.cy), (24, x.y + x.h))
+    reconstruction_loop(d, dec, x, 370)
     d.legend(405, [("flow", "data flow in training"),
                    ("test", "at test time: $s$ = onehot(argmax $p$)"),
                    ("loss", "loss term, dotted to what it compares"),
@@ -501,9 +506,7 @@ def ksparse_cvae() -> Diagram:
     kl = d.tag(q.cx, 345, "$β$ D_{KL}")
     d.loss_line(q.bottom(), kl.top())
     d.note(kl.x + kl.w + 10, 353, "to $N$(0, $I$)")
-    rec = d.tag(560, 405, "ℒ_{rec}")
-    d.loss_line((612, dec.cy + 16), (612, rec.cy), rec.right())
-    d.loss_line(rec.left(), (24, rec.cy), (24, x.y + x.h))
+    reconstruction_loop(d, dec, x, 405)
     d.legend(440, [("flow", "data flow"),
                    ("loss", "loss term, dotted to what it compares"),
                    ("text", "Γ_{$k$}: keep the $k$ largest, zero the rest."),
