@@ -387,6 +387,21 @@ LEGEND_ONE_LOSS = [("flow", "data flow"),
 
 
 
+def encoder_with_two_codes(d: Diagram, x_y: float, enc_y: float,
+                           top: tuple[float, float, str, str], z_y: float, split: float,
+                           spread: float) -> tuple[Box, Box, Box, Box]:
+    """Image ``x`` into an encoder that forks into a code ``top`` (x, y, label, role)
+    and the style code ``z``; returns the four boxes."""
+    x = d.data(24, x_y, "$x$")
+    enc = d.net(52, enc_y, 120, 120, "encoder", shape="enc")
+    d.arrow(x.right(), enc.left())
+    upper = d.code(*top)
+    z = d.code(top[0], z_y, "$z$", "z", w=64)
+    d.arrow(enc.right(-spread), (split, enc.cy - spread), (split, upper.cy), upper.left())
+    d.arrow(enc.right(spread), (split, enc.cy + spread), (split, z.cy), z.left())
+    return x, enc, upper, z
+
+
 def reconstruction_loop(d: Diagram, dec: Box, x: Box, y: float) -> None:
     """The ℒ_rec tag at height ``y``, dotted to the decoder's output and back to ``x``."""
     rec = d.tag(560, y, "ℒ_{rec}")
@@ -412,13 +427,8 @@ def warmup() -> Diagram:
                 "cross-entropy against the label y, and a style code z; the decoder redraws "
                 "x-hat from the one-hot true label (the classifier's guess at test time) and "
                 "z, trained by reconstruction loss.")
-    x = d.data(24, 210, "$x$")
-    enc = d.net(52, 150, 120, 120, "encoder", shape="enc")
-    d.arrow(x.right(), enc.left())
-    p = d.code(270, 130, "$p$($y$|$x$)", "clf")
-    z = d.code(270, 270, "$z$", "z", w=64)
-    d.arrow(enc.right(-20), (205, enc.cy - 20), (205, p.cy), p.left())
-    d.arrow(enc.right(20), (205, enc.cy + 20), (205, z.cy), z.left())
+    x, enc, p, z = encoder_with_two_codes(d, 210, 150, (270, 130, "$p$($y$|$x$)", "clf"),
+                                          270, split=205, spread=20)
     dec = d.net(455, 190, 120, 120, "decoder", shape="dec")
     y = d.data(dec.cx, 40, "$y$")
     s = d.code(dec.cx, p.cy, "onehot($y$)", "s")
@@ -447,13 +457,8 @@ def xcov() -> Diagram:
                 "trained by cross-entropy against the label, and a linear style code z; a "
                 "cross-covariance penalty between y and z keeps the class out of z, and the "
                 "decoder redraws x-hat from [y, z] under a reconstruction loss.")
-    x = d.data(24, 190, "$x$")
-    enc = d.net(52, 130, 120, 120, "encoder", shape="enc")
-    d.arrow(x.right(), enc.left())
-    s = d.code(275, 120, "$s$ = $y$", "s")
-    z = d.code(275, 262, "$z$", "z", w=64)
-    d.arrow(enc.right(-22), (200, enc.cy - 22), (200, s.cy), s.left())
-    d.arrow(enc.right(22), (200, enc.cy + 22), (200, z.cy), z.left())
+    x, enc, s, z = encoder_with_two_codes(d, 190, 130, (275, 120, "$s$ = $y$", "s"),
+                                          262, split=200, spread=22)
     dec = d.net(455, 130, 120, 120, "decoder", shape="dec")
     d.arrow(s.right(), (420, s.cy), (420, dec.cy - 22), (dec.x, dec.cy - 22))
     d.arrow(z.right(), (420, z.cy), (420, dec.cy + 22), (dec.x, dec.cy + 22))
