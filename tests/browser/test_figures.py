@@ -47,6 +47,7 @@ const article = document.querySelector('main article, article.bd-article') || do
 const pathLike = /(^|[\\s\\/])[\\w.-]+\\.(png|jpe?g|svg|gif)\\b|^\\.{0,2}\\/|_images\\//i;
 const images = [], links = [];
 article.querySelectorAll('.cell_output img').forEach(img => {
+  if (img.closest('.hf-explorer')) return;  // an explorer's tiles: its controls label them
   const figure = img.closest('figure');
   const number = figure && figure.querySelector('figcaption .caption-number');
   const text = figure && figure.querySelector('figcaption .caption-text');
