@@ -14,7 +14,10 @@ grade never depends on anything the learner's code could write:
 
 **Learners** call :func:`check_exercise` in their notebook: it runs probe and
 judge in one go on fixed inputs and prints one line per check — a pass, or what
-differs and a hint, never the solution.  It never raises for a wrong answer.
+differs and a hint, never the solution.  Until every check passes it then stops
+the notebook there (:class:`ExerciseNotPassed`, shown in Jupyter as one line, no
+traceback), so "Run all" never reaches the cells that use the piece: in a chapter
+the demo cells come after the check and run only once it passes.
 
 Before values are compared, the common mistakes are named in plain words: None,
 NaN, NumPy (or a Python number) where a backend tensor was expected, an error (its
@@ -605,12 +608,26 @@ def judge(exercise: str, inputs: Arrays, results: list[ProbeResult], hint: int =
     return Report(exercise, status, passed, total, [f"{spec.title} — {mark}", *lines], failed)
 
 
-def check_exercise(exercise: str, target, hint: int = 1) -> Report:
+class ExerciseNotPassed(Exception):
+    """Raised by :func:`check_exercise` after its report when a check did not pass.
+
+    It stops "Run all" at the check cell, before the cells that use the piece.  In
+    IPython and Jupyter it shows as its message alone: the report above it already
+    says what differs, and a traceback would only point into this module.
+    """
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for custom tracebacks
+        return [f"⏹ {self}"]
+
+
+def check_exercise(exercise: str, target, hint: int = 1, stop: bool = True) -> Report:
     """Run the known-answer checks of ``exercise`` on the learner's ``target``; print them.
 
     The learner's instant feedback, in their own notebook (fixed inputs).  Hints come
     in stages: a failing check prints a nudge; ``hint=2`` prints the recipe as well.
-    For grading, ``tools/class_check.py`` runs the probes in a sandbox instead.
+    Unless every check passes, it then raises :class:`ExerciseNotPassed` (``stop=False``
+    only prints and returns the report).  For grading, ``tools/class_check.py`` runs the
+    probes in a sandbox instead.
     """
     _exercise(exercise)
     if hint not in (1, 2):
@@ -618,6 +635,12 @@ def check_exercise(exercise: str, target, hint: int = 1) -> Report:
     inputs = make_inputs(exercise)
     report = judge(exercise, inputs, run_probes(exercise, target, inputs), hint=hint)
     print(report)
+    if stop and not report:
+        state = {"not written": "is not written yet",
+                 "error": "could not be checked"}.get(report.status, "is not right yet")
+        raise ExerciseNotPassed(
+            f"Stopped here: `{exercise}` {state}. The cells below use it: fix it, then run "
+            "this cell again.")
     return report
 
 

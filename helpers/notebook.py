@@ -11,9 +11,8 @@
   file per setting and seed; ``helpers.eval.tables.runs_table`` shows them);
 
 reading and writing records is :mod:`helpers.runs`'s job (these are its chapter-facing
-names);
-* :func:`add_to_class` — define a class across several short cells (its home is
-  :mod:`helpers.core.classes`, next to the model interface; re-exported here).
+names).  :func:`~helpers.core.classes.add_to_class`, which defines a class across
+several short cells, lives next to the model interface in :mod:`helpers.core.classes`.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import time
 from pathlib import Path
 
 from . import runs
-from .core.classes import add_to_class  # noqa: F401  (chapters import it from here)
 from .core.profile import Profile, check_seed, get_profile
 from .runs import PAPER_SCALE_DIR, RESULTS_DIR_ENV_VAR, figure_path, write_record  # noqa: F401
 from .text import LINE_WIDTH, wrap  # noqa: F401  (chapters import wrap from here)

@@ -144,7 +144,7 @@ def two_step_stub():
     ("adversary_step", two_step_ascent, "lowers"),
 ])
 def test_a_typical_mistake_fails_with_a_hint(exercise, wrong, failing, capsys):
-    report = check_exercise(exercise, wrong)
+    report = check_exercise(exercise, wrong, stop=False)
     out = capsys.readouterr().out
     assert not report and report.status == "fail", out
     failed = [line for line in out.splitlines() if line.startswith("  ✗")]
@@ -159,10 +159,22 @@ def test_a_typical_mistake_fails_with_a_hint(exercise, wrong, failing, capsys):
     ("adversary_step", two_step_stub),
 ])
 def test_a_stub_is_reported_as_not_written(exercise, stub, capsys):
-    report = check_exercise(exercise, stub)
+    report = check_exercise(exercise, stub, stop=False)
     out = capsys.readouterr().out
     assert report.status == "not written" and report.passed == 0
     assert "not written yet" in out and "Hint:" in out
+
+
+@pytest.mark.parametrize("target, state", [(_stub, "is not written yet"),
+                                           (lambda y, z: ops.sum(y) * 0.0, "is not right yet")])
+def test_a_check_that_does_not_pass_stops_the_notebook_there(target, state, capsys):
+    """"Run all" stops at the check cell, after its report, with one line and no traceback."""
+    with pytest.raises(checks.ExerciseNotPassed) as err:
+        check_exercise("xcov_penalty", target)
+    assert "✗" in capsys.readouterr().out  # the report came first
+    assert f"`xcov_penalty` {state}" in str(err.value)
+    assert err.value._render_traceback_() == [f"⏹ {err.value}"]
+    assert check_exercise("xcov_penalty", xcov_penalty)  # a right answer passes through
 
 
 def test_unknown_exercise_is_a_clear_error():
@@ -255,11 +267,11 @@ def test_a_check_without_an_assertion_is_an_error_not_a_pass(monkeypatch, capsys
     spec = EXERCISES["xcov_penalty"]
     monkeypatch.setitem(EXERCISES, "xcov_penalty", dataclasses.replace(
         spec, checks=(*spec.checks, silent)))
-    report = check_exercise("xcov_penalty", xcov_penalty)
+    report = check_exercise("xcov_penalty", xcov_penalty, stop=False)
     assert report.status == "error" and not report and report.failed == ["checks nothing"]
     assert "made no assertion" in capsys.readouterr().out
     monkeypatch.setitem(EXERCISES, "xcov_penalty", dataclasses.replace(spec, checks=()))
-    report = check_exercise("xcov_penalty", xcov_penalty)
+    report = check_exercise("xcov_penalty", xcov_penalty, stop=False)
     assert report.status == "error" and report.total == 0 and not report
 
 
@@ -351,7 +363,7 @@ def divergence_unguarded(ma, va, ya, mb, vb, yb):
 
 
 def _run(exercise, target, capsys, **kwargs):
-    report = check_exercise(exercise, target, **kwargs)
+    report = check_exercise(exercise, target, stop=False, **kwargs)
     out = capsys.readouterr().out
     assert max(len(line) for line in out.splitlines()) <= 80, out
     return report, out

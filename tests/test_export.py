@@ -97,7 +97,7 @@ def _chapters_with_a_broken_cell(tmp_path, monkeypatch) -> tuple[Path, int]:
 
 def _says_which_cell(text: str, index: int) -> bool:
     return ("01_xcov.ipynb" in text and f"cell {index}" in text
-            and "from helpers.notebook import add_to_class" in text  # the cell's first line
+            and "from helpers.core.classes import add_to_class" in text  # the cell's first line
             and "def heads(self, x, training=False:" in text)  # the compiler's error line
 
 

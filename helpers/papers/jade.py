@@ -187,7 +187,7 @@ class PairedClassifier(_ScarceSampler, Classifier):
 
 
 # ── cell 24, taught · The model, piece by piece
-from helpers.notebook import add_to_class
+from helpers.core.classes import add_to_class
 
 
 @add_to_class(PairedClassifier)

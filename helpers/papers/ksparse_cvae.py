@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from helpers.notebook import add_to_class
+from helpers.core.classes import add_to_class
 
 GRADIENT_MODES = ("masked", "straight_through")
 

@@ -25,7 +25,7 @@ from keras import layers, ops
 from helpers.core.blocks import conv_decoder, conv_encoder, mlp
 from helpers.core.interface import Classifier, DisentanglingModel
 from helpers.core.losses import accuracy, mean_squared_error, sparse_cross_entropy
-from helpers.notebook import add_to_class
+from helpers.core.classes import add_to_class
 
 
 def _code_encoder(code_dim: int, hidden: int, name: str) -> keras.Sequential:

@@ -21,7 +21,7 @@ from keras import ops
 from helpers.core.blocks import image_decoder_mlp, image_encoder_mlp, mlp
 from helpers.core.interface import DisentanglingModel
 from helpers.core.losses import accuracy, bernoulli_nll, sparse_cross_entropy
-from helpers.notebook import add_to_class
+from helpers.core.classes import add_to_class
 
 
 class Autoencoder(DisentanglingModel):

@@ -72,7 +72,7 @@ class XCovAutoencoder(DisentanglingModel):
 
 
 # ── cell 13, taught · The model, piece by piece
-from helpers.notebook import add_to_class
+from helpers.core.classes import add_to_class
 
 
 @add_to_class(XCovAutoencoder)

@@ -4,14 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..core.interface import DisentanglingModel, content_codes, decode_all, encode_all
 
 # The book's text column is about 670 px; at the course's 100 dpi that is 6.7 inches.
 # Figures at most this wide are shown at their size, so their text stays legible.
 COLUMN_WIDTH_IN = 6.7
+
+#: What a training curve's panel is titled, for each key that ``compute_losses`` logs
+#: (the course's one list of these names; the chapters' captions use the same words).
+LOSS_NAMES = {
+    "loss": "total loss",
+    "rec": "reconstruction error",
+    "ce": "classifier cross-entropy",
+    "acc": "accuracy",
+    "xcov": "XCov penalty",
+    "kl": "KL to the prior",
+    "match": "matching term",
+    "adv_ce": "adversary's cross-entropy",
+    "adv_acc": "adversary's accuracy",
+    "s_acc": "accuracy from s",
+}
+#: A key ending in one of these (JADE's ``ce_scarce``) names that domain's term.
+DOMAIN_SUFFIXES = {"scarce": "scarce domain", "abundant": "abundant domain"}
+
+
+def loss_name(key: str) -> str:
+    """The plain name of a logged key (``"ce_scarce"`` -> ``"classifier cross-entropy
+    (scarce domain)"``); a key the course does not know is its own name."""
+    if key in LOSS_NAMES:
+        return LOSS_NAMES[key]
+    base, _, suffix = key.rpartition("_")
+    if base in LOSS_NAMES and suffix in DOMAIN_SUFFIXES:
+        return f"{LOSS_NAMES[base]} ({DOMAIN_SUFFIXES[suffix]})"
+    return key
 
 
 def _as_display(img: np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -83,7 +114,11 @@ def image_grid(
 
 def plot_history(log, keys: Sequence[str] | None = None, title: str | None = None,
                  logy: Sequence[str] = ()):
-    """One small panel per logged quantity (train and, if present, validation)."""
+    """One small panel per logged quantity (train and, if present, validation).
+
+    Panels are titled with :func:`loss_name` (``"rec"`` reads "reconstruction error");
+    the epoch axis has whole-number ticks only.
+    """
     history = getattr(log, "history", log)
     keys = list(keys) if keys is not None else [k for k in history if not k.startswith("val_")]
     ncols = min(len(keys), 3)  # at most three readable panels side by side
@@ -98,8 +133,10 @@ def plot_history(log, keys: Sequence[str] | None = None, title: str | None = Non
         ax.plot(epochs, history[key], label="train")
         if f"val_{key}" in history:
             ax.plot(epochs, history[f"val_{key}"], label="test", linestyle="--")
-        ax.set_title(key, fontsize=10)
+        # a long name (a JADE domain's term) takes two lines rather than its neighbour's room
+        ax.set_title(textwrap.fill(loss_name(key), 24), fontsize=10)
         ax.set_xlabel("epoch", fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if key in logy:
             ax.set_yscale("log")
         ax.tick_params(labelsize=9)
