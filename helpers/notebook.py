@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import pretrained as pretrained_weights
 from . import runs
 from .core.profile import Profile, check_seed, get_profile
 from .runs import PAPER_SCALE_DIR, RESULTS_DIR_ENV_VAR, figure_path, write_record  # noqa: F401
@@ -60,7 +61,8 @@ def _sharp_figures() -> None:
         set_matplotlib_formats("retina")
 
 
-def setup(profile: str | None = None, seed: int | None = None, quiet: bool = False) -> Profile:
+def setup(profile: str | None = None, seed: int | None = None, quiet: bool = False,
+          chapter: str | None = None, pretrained: bool | None = None) -> Profile:
     """Read ``HF_PROFILE``, seed everything, set plot defaults; return the profile.
 
     ``seed`` overrides the profile's seed (``P.seed`` of the returned profile).
@@ -72,6 +74,10 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     not printed here: each chapter picks its own from the profile and prints
     them where it loads its data and trains.  The clock of
     :func:`runtime_note` starts here.
+
+    ``pretrained=True`` (the chapter's ``PRETRAINED`` switch; ``None`` reads
+    ``HF_PRETRAINED``) makes every ``train`` call of ``chapter`` load the book run's
+    weights instead of training (:mod:`helpers.pretrained`); the default trains.
     """
     import keras
     import matplotlib.pyplot as plt
@@ -87,9 +93,13 @@ def setup(profile: str | None = None, seed: int | None = None, quiet: bool = Fal
     _sharp_figures()
     values = _RUN["values"] if _RUN["profile"] in (None, P.name) else {}
     _RUN.update(start=time.perf_counter(), profile=P.name, seed=P.seed, values=values)
+    loading = pretrained_weights.configure(chapter, P.name, pretrained)
     if not quiet:
         print(f"Hidden Factors · profile={P.name} (set HF_PROFILE to change) · "
               f"seed={P.seed}")
+        if loading:
+            print("PRETRAINED: models load the book run's weights instead of training "
+                  "(set PRETRAINED = False to train them yourself)")
         print(f"keras {keras.__version__} · tensorflow {tf.__version__} · {hardware_summary()}")
     return P
 

@@ -24,28 +24,26 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
+
+from tools.figure_numbers import (
+    LINK,
+    book_figure_numbers,
+    figure_of,
+    md_figures,
+    page_figures,
+    shown,
+    text_of,
+    toc_pages,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted([*(ROOT / "chapters").glob("*.ipynb"), *(ROOT / "lab_notes").glob("*.ipynb")])
 
 # (notebook, cell id): cells that show more than one display output, so that
 # figure metadata would make several figures with one name. Alt text only, for now.
-ONE_FIGURE_PER_CELL_PENDING = {
-    ("chapters/00_warmup.ipynb", "0ccee3c3"),  # progress line + training curves
-    ("chapters/00_warmup.ipynb", "3764a2fc"),  # two traversal grids (z0, z1)
-    ("chapters/01_xcov.ipynb", "8cb10b3c"),  # two traversal grids (z0, z1)
-    ("chapters/03_jade.ipynb", "c56cf256"),  # variance bars for two models
-    ("chapters/03_jade.ipynb", "e19dc94c"),  # progress line + swap grid
-    ("chapters/04_two_step.ipynb", "7176f4c3"),  # two grids
-    ("chapters/05_comparison.ipynb", "94d7b50d"),  # four swap grids
-    ("lab_notes/03_jade.ipynb", "8ab176f8"),  # Markdown table + grid
-    ("lab_notes/03_jade.ipynb", "17a35e8f"),  # Markdown table + grid
-}
+ONE_FIGURE_PER_CELL_PENDING: set[tuple[str, str]] = set()  # none left: every cell shows one
 
-LINK = re.compile(r"\[Figure\s+(\d+)\]\(#([^)\s]+)\)")
 PATH_LIKE = re.compile(r"(^|[\s/])[\w.-]+\.(png|jpe?g|svg|gif)\b|^\.{0,2}/|_images/", re.I)
-MD_FIGURE = re.compile(r"^(`{3,}|:{3,})\{figure\}[^\n]*\n(.*?)^\1\s*$", re.M | re.S)
 
 
 def _rel(path: Path) -> str:
@@ -56,15 +54,8 @@ def _load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _text(source) -> str:
-    return "".join(source) if isinstance(source, list) else source
-
-
-def _shown(output: dict) -> bool:
-    """A display output that renders as something (a glued value alone renders as nothing)."""
-    if output.get("output_type") not in {"display_data", "execute_result"}:
-        return False
-    return any(not kind.startswith("application/papermill.record") for kind in output.get("data", {}))
+_text, _shown, _figure, _md_figures = text_of, shown, figure_of, md_figures
+_page_figures, _toc_pages = page_figures, toc_pages
 
 
 def _image_cells(nb: dict):
@@ -74,73 +65,8 @@ def _image_cells(nb: dict):
             yield index, cell
 
 
-def _figure(cell: dict) -> dict:
-    return cell["metadata"].get("mystnb", {}).get("figure") or {}
-
-
 def _alt(cell: dict) -> str:
     return str(cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", ""))
-
-
-def _page_figures(path: Path) -> list[str]:
-    """The names of a page's numbered figures, in page order ('' for one without a name)."""
-    if path.suffix == ".ipynb":
-        names = []
-        for cell in _load(path)["cells"]:
-            if cell["cell_type"] == "markdown":
-                names += _md_figures(_text(cell["source"]))
-            elif cell["cell_type"] == "code" and _figure(cell).get("caption"):
-                names += [_figure(cell).get("name", "")] * sum(map(_shown, cell.get("outputs", [])))
-        return names
-    return _md_figures(path.read_text(encoding="utf-8"))
-
-
-def _md_figures(text: str) -> list[str]:
-    """Figures written as a figure directive with a caption (a body line that is not an option)."""
-    names = []
-    for match in MD_FIGURE.finditer(text):
-        body = match.group(2).splitlines()
-        options = [line for line in body if line.startswith(":")]
-        caption = [line for line in body if line.strip() and not line.startswith(":")]
-        if caption:
-            name = next((o.split(":", 2)[2].strip() for o in options if o.startswith(":name:")), "")
-            names.append(name)
-    return names
-
-
-def _toc_pages() -> list[Path]:
-    """The book's pages in reading order, as Sphinx walks them when it numbers figures."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    pages = []
-    for name in files:
-        found = [p for p in (ROOT / f"{name}.ipynb", ROOT / f"{name}.md") if p.exists()]
-        assert found, f"_toc.yml names {name}, which is neither a notebook nor a Markdown page"
-        pages.append(found[0])
-    return pages
-
-
-def book_figure_numbers() -> dict[Path, dict[str, int]]:
-    """Page -> {figure name: the number Sphinx gives it}, counting the whole book in order."""
-    numbers, count = {}, 0
-    for page in _toc_pages():
-        numbers[page] = {}
-        for name in _page_figures(page):
-            count += 1
-            if name:
-                numbers[page][name] = count
-    return numbers
 
 
 def problems(path: Path, numbers: dict[Path, dict[str, int]] | None = None,
@@ -253,3 +179,19 @@ def test_the_checks_catch_a_broken_caption_alt_name_and_number(numbers):
         found = broken(change)
         assert len(found) == 1 and words in found[0], (change.__name__, found)
     assert len(cells) >= 2
+
+
+def test_the_tool_rewrites_a_wrong_number_and_nothing_else(numbers, tmp_path):
+    """``python -m tools.figure_numbers --fix`` puts back the number a figure added before moved."""
+    from tools.figure_numbers import fix_notebook, wrong_links
+
+    path = ROOT / "chapters" / "01_xcov.ipynb"
+    own = numbers[path]
+    text = path.read_text(encoding="utf-8")
+    number, name = LINK.search(text).groups()
+    copy = tmp_path / path.name
+    copy.write_text(text.replace(f"[Figure {number}](#{name})",
+                                 f"[Figure {int(number) + 3}](#{name})", 1), encoding="utf-8")
+    assert wrong_links(copy, own)
+    assert fix_notebook(copy, own) == [f"('{int(number) + 3}', '{name}') -> ('{number}', '{name}')"]
+    assert wrong_links(copy, own) == [] and json.loads(copy.read_text()) == json.loads(text)

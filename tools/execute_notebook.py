@@ -17,6 +17,11 @@ should only record its results, leaving the committed notebook alone::
 Every number its prose cites (``<!--#name:.1%-->98.3%<!--/-->``) is rewritten from
 this run's outputs before saving (:mod:`helpers.cited_numbers`).
 
+Every model the run trains leaves its weights (``helpers.pretrained``): they are packed
+into ``_build/weights/<chapter>-<profile>-weights.zip`` (never committed; a release
+attaches it) and described, with their SHA-256, in ``results/<chapter>/weights-<profile>.json``
+— what a chapter's ``PRETRAINED`` switch loads instead of training.
+
 The notebook is saved atomically (a full disk or a kill leaves the committed one as it
 was). A run on fallback data (the offline MNIST subset) does not replace a record
 measured on real data unless ``--replace-real`` is given: the run fails with a message
@@ -29,7 +34,9 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,9 +44,11 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from helpers import cited_numbers
+import helpers
+from helpers import cited_numbers, pretrained
 from helpers.core.profile import DEFAULT_PROFILE, ENV_VAR
 from helpers.files import atomic_write_text
+from tools.first_cell import repository_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,11 +65,21 @@ def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = Fa
                             # The book shows each explorer's kernel-free twin; saved widget
                             # state would only add dead controls and hundreds of kB.
                             store_widget_state=False)
-    client.execute()
+    weights = Path(tempfile.mkdtemp(prefix="hf-weights-"))
+    os.environ[pretrained.WEIGHTS_OUT_ENV_VAR] = str(weights)  # every train() call saves
+    os.environ.pop(pretrained.PRETRAINED_ENV_VAR, None)  # a recorded run trains
+    profile = os.environ.get(ENV_VAR, DEFAULT_PROFILE)
+    try:
+        client.execute()
+        pretrained.pack(weights, path.stem, profile, Path(os.environ["HF_RESULTS_DIR"]),
+                        ROOT / pretrained.BUILD_DIR, release_download_url())
+    finally:
+        os.environ.pop(pretrained.WEIGHTS_OUT_ENV_VAR, None)
+        shutil.rmtree(weights, ignore_errors=True)
     nb.metadata.pop("widgets", None)  # state saved by an older run
     seconds = time.perf_counter() - start
     nb.metadata["hidden_factors"] = {
-        "profile": os.environ.get(ENV_VAR, DEFAULT_PROFILE),
+        "profile": profile,
         "wall_time_s": round(seconds, 1),
         "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores",
     }
@@ -68,6 +87,11 @@ def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = Fa
         cited_numbers.fill(nb)  # the prose's numbers, from this run's outputs
         atomic_write_text(path, nbformat.writes(nb) + "\n")
     return seconds
+
+
+def release_download_url(version: str | None = None) -> str:
+    """Where the release of ``version`` (default: this one) serves its assets, ending in ``/``."""
+    return f"{repository_url()}/releases/download/v{version or helpers.__version__}/"
 
 
 def _refusal(err: Exception) -> str:

@@ -38,6 +38,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .. import pretrained
 from ..data.datasets import check_images, check_labels
 from ..text import LINE_WIDTH  # its one home
 from .interface import _short, check_images_given, check_label_input
@@ -424,6 +425,17 @@ def train(
         model.steps_per_execution = STEPS_PER_EXECUTION
     if hasattr(model, "prepare_logging"):  # one tracker per entry of compute_losses
         model.prepare_logging(x[:2], y[:2])
+    key = pretrained.next_key(label)
+    log = log if log is not None else TrainingLog()
+    if pretrained.loading():  # the chapter's PRETRAINED switch: the book run's weights
+        meta = pretrained.load(model, key)
+        if meta is not None:
+            _replay_callbacks(extra_callbacks, model, meta["history"])
+            log.extend(meta["history"], meta["seconds"])
+            n = log.epochs
+            print(f"{label or 'model'}: loaded the book run's weights after {n} "
+                  f"epoch{'s' if n != 1 else ''} (it trained them in {meta['seconds']:.0f} s)")
+            return log
     release_memory()  # what earlier models and cells left behind
     set_seed(seed)
     # A model's first call: a new stream, as make_dataset(..., seed=seed) would make it; a
@@ -432,7 +444,6 @@ def train(
     val = None
     if validation_data is not None:
         val = make_dataset(xv, yv, max(batch_size, 500), shuffle=False)
-    log = log if log is not None else TrainingLog()
     start = time.perf_counter()
     result = model.fit(
         data,
@@ -443,6 +454,23 @@ def train(
         callbacks=[ProgressLine(label=label), StopOnNaN(),
                    WarnIfStuck(previous=log.history.get("loss")), *extra_callbacks],
     )
-    log.extend(result.history, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    log.extend(result.history, seconds)
+    if pretrained.saving_folder() is not None:  # a recorded run: keep this call's weights
+        history = {k: [float(v) for v in values] for k, values in result.history.items()}
+        pretrained.save(model, key, label, history, seconds, pretrained.saving_folder())
     release_memory()
     return log
+
+
+def _replay_callbacks(callbacks: list, model: keras.Model, history: dict) -> None:
+    """Give loaded weights what training would have left in the extra callbacks (e.g. a
+    schedule's last value): their hooks run once per recorded epoch, with its logs."""
+    epochs = len(next(iter(history.values()), []))
+    for cb in callbacks:
+        cb.set_model(model)
+        cb.on_train_begin()
+        for epoch in range(epochs):
+            cb.on_epoch_begin(epoch)
+            cb.on_epoch_end(epoch, {k: v[epoch] for k, v in history.items()})
+        cb.on_train_end()
