@@ -12,10 +12,12 @@ the figures and numbers that follow are the book's.  Nothing else changes: the
 same cells build the same models and measure them the same way.
 
 **Keys.**  A call is known by its ``label`` and how many calls with that label came
-before it since :func:`configure` (``setup`` calls it): ``xcov-g-10-1`` is the
-first call labelled "XCov (γ = 10)".  Weights are matched by position in
-``model.weights`` and checked by shape (Keras' layer names depend on how many
-layers a process created before, so they are only kept for reading).
+before it since :func:`configure` (``setup`` calls it): ``xcov-10-1`` is the
+first call labelled "XCov (γ = 10)".  Variables are matched by position in
+``model.variables`` (the weights and the random generators' states, so that what
+samples after loading samples as after training) and checked by shape (Keras' layer
+names depend on how many layers a process created before; they are only kept for
+reading).
 
 **Saving.**  ``tools/execute_notebook.py``, the command that records a run, sets
 ``HF_WEIGHTS_OUT`` to a fresh folder: every ``train`` call writes one
@@ -80,6 +82,7 @@ class _State:
     counts: collections.Counter = field(default_factory=collections.Counter)
     folder: Path | None = None  # the unpacked asset, once fetched
     failed: str | None = None  # why the asset could not be had (said once, then train)
+    always_train: int = 0  # > 0 inside always_train(): a check of training itself
 
 
 _STATE = _State()
@@ -127,7 +130,7 @@ def next_key(label: str) -> str:
 def save(model, key: str, label: str, history: dict, seconds: float,
          folder: str | os.PathLike) -> Path:
     """Write one call's weights and log to ``folder/<key>.npz`` (atomically)."""
-    weights = list(model.weights)
+    weights = list(model.variables)
     meta = {"format": FORMAT, "key": key, "label": label, "model": type(model).__name__,
             "names": [w.path for w in weights],
             "shapes": [list(w.shape) for w in weights],
@@ -157,7 +160,7 @@ def read(path: str | os.PathLike) -> tuple[dict, list[np.ndarray]]:
 
 def assign(model, meta: dict, arrays: list[np.ndarray]) -> None:
     """Set ``model``'s weights to ``arrays`` after checking their count and shapes."""
-    weights = list(model.weights)
+    weights = list(model.variables)
     if len(weights) != len(arrays):
         raise WeightsMismatch(
             f"the saved {meta.get('model')} has {len(arrays)} weight arrays, this "
@@ -316,4 +319,16 @@ def load(model, key: str) -> dict | None:
 
 def loading() -> bool:
     """Whether this run loads weights instead of training (the chapter's switch)."""
-    return _STATE.pretrained
+    return _STATE.pretrained and not _STATE.always_train
+
+
+@contextlib.contextmanager
+def always_train():
+    """Train inside this block whatever the switch says: for a check of training itself
+    (how many updates a step makes, what it leaves frozen), which loaded weights would
+    skip."""
+    _STATE.always_train += 1
+    try:
+        yield
+    finally:
+        _STATE.always_train -= 1
