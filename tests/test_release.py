@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +31,26 @@ def clone(tmp_path_factory) -> Path:
     return path
 
 
+def _weights(clone: Path) -> tuple[Path, Path]:
+    """Two committed weights manifests: one whose asset a recorded run left here, one not."""
+    from helpers import pretrained
+
+    (clone / "out").mkdir()
+    np.savez(clone / "out" / "m-1.npz", meta=np.array("{}"))
+    pretrained.pack(clone / "out", "98_here", "book", clone / "results",
+                    clone / pretrained.BUILD_DIR, "https://example.org/v0.0.1/")
+    gone = clone / "results" / "99_gone" / "weights-book.json"
+    gone.parent.mkdir()
+    gone.write_text(json.dumps({"asset": "99_gone-book-weights.zip", "sha256": "0" * 64,
+                                "url": "https://example.org/v0.0.1/99.zip"}))
+    shutil.rmtree(clone / "out")
+    here = clone / "results" / "98_here" / "weights-book.json"
+    subprocess.run(["git", "add", str(here), str(gone)], cwd=clone, check=True)
+    subprocess.run(["git", "commit", "-qm", "weights"], cwd=clone, check=True,
+                   env={**os.environ, **GIT_ENV})
+    return here, gone
+
+
 def _version(clone: Path) -> str:
     text = (clone / "helpers" / "__init__.py").read_text()
     return text.split('__version__ = "', 1)[1].split('"', 1)[0]
@@ -42,8 +65,14 @@ def test_a_release_bumps_the_version_cells_changelog_and_tags(clone):
     dirty = _release(clone, new, "--notes", "x")
     assert dirty.returncode == 1 and "uncommitted changes" in dirty.stderr
     (clone / "scratch.txt").unlink()
+    here, gone = _weights(clone)  # one asset on this machine, one published before
     done = _release(clone, new, "--notes", "A test release.", "--date", "2026-12-07")
     assert done.returncode == 0, done.stderr
+    assert json.loads(here.read_text())["url"].endswith(f"/releases/download/v{new}/"
+                                                        "98_here-book-weights.zip")
+    assert json.loads(gone.read_text())["url"] == "https://example.org/v0.0.1/99.zip"
+    assert f"gh release upload v{new} _build/weights/98_here-book-weights.zip" in done.stdout
+    assert "99_gone-book-weights.zip is not on this machine" in done.stdout
     git = lambda *a: subprocess.run(["git", *a], cwd=clone, capture_output=True,  # noqa: E731
                                     text=True).stdout
     assert git("tag", "--list", f"v{new}").strip() == f"v{new}"

@@ -10,11 +10,18 @@ in a clean checkout of main:
    so each installs this release;
 4. builds the helpers' wheel and checks that it holds every record under ``results/``
    (as ``helpers/_records``) and every generated paper module;
-5. writes a ``CHANGELOG.md`` entry (the notes and the commits since the last tag);
-6. commits all of that and creates the annotated tag ``v<version>``.
+5. points every weights manifest (``results/<chapter>/weights-<profile>.json``) whose
+   asset is on this machine (``_build/weights/``, left by the recorded run, its SHA-256
+   checked) at this release; a manifest whose asset is not here keeps the URL of the
+   release that published it;
+6. writes a ``CHANGELOG.md`` entry (the notes and the commits since the last tag);
+7. commits all of that and creates the annotated tag ``v<version>``.
 
 Pushing the tag (``git push origin main v0.2.0``) makes the ``publish`` workflow attach
-the wheel to the GitHub release, from where the chapters' first cells install it.
+the wheel to the GitHub release, from where the chapters' first cells install it.  The
+weights are never committed, so no workflow has them: the command prints the
+``gh release upload`` line that attaches the assets of step 5 (what a chapter's
+``PRETRAINED`` switch downloads).
 
 ``python -m tools.release --check-wheel dist/hidden_factors-0.2.0-py3-none-any.whl``
 runs step 4 alone on a built wheel (the workflow does, before uploading it).
@@ -101,8 +108,31 @@ def changelog_entry(version: str, notes: str, date: str) -> str:
     return "\n".join(lines)
 
 
-def release(version: str, notes: str, date: str | None = None) -> str:
-    """Make release ``version`` (see the module's docstring); return the tag's name."""
+def point_weights_at(version: str) -> list[Path]:
+    """Step 5: the assets to attach to release ``version`` (their manifests now name it)."""
+    import json
+
+    from helpers import pretrained
+    from helpers.data.downloads import cached_file_ok
+    from helpers.files import atomic_write_text
+    from tools.execute_notebook import release_download_url
+
+    assets = []
+    for path in sorted((ROOT / "results").glob("*/weights-*.json")):
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        asset = ROOT / pretrained.BUILD_DIR / manifest["asset"]
+        if not cached_file_ok(asset, manifest["sha256"]):
+            print(f"{manifest['asset']} is not on this machine (or differs from its manifest): "
+                  f"its manifest keeps {manifest['url']}")
+            continue
+        manifest["url"] = release_download_url(version) + manifest["asset"]
+        atomic_write_text(path, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+        assets.append(asset)
+    return assets
+
+
+def release(version: str, notes: str, date: str | None = None) -> tuple[str, list[Path]]:
+    """Make release ``version`` (see the module's docstring); its tag and the weights to attach."""
     from helpers.files import atomic_write_text
     from tools import first_cell
 
@@ -128,13 +158,14 @@ def release(version: str, notes: str, date: str | None = None) -> str:
                       f'repository-code: "{first_cell.repository_url()}"', citation)
     atomic_write_text(CITATION, citation.rstrip("\n") + f'\ndate-released: "{date}"\n')
     first_cell.rewrite_all(version)
+    assets = point_weights_at(version)
     head = "# Changelog\n\nEach release of the course (`python -m tools.release`).\n\n"
     previous = CHANGELOG.read_text()[len(head):] if CHANGELOG.exists() else ""
     atomic_write_text(CHANGELOG, head + changelog_entry(version, notes, date) + "\n" + previous)
     _git("add", "-A")
     _git("commit", "-q", "-m", f"Release {tag}")
     _git("tag", "-a", tag, "-m", f"Hidden Factors {tag}\n\n{notes.strip()}")
-    return tag
+    return tag, assets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,11 +183,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if not args.version:
             parser.error("give the new version (or --check-wheel WHEEL)")
-        tag = release(args.version, args.notes, args.date)
+        tag, assets = release(args.version, args.notes, args.date)
     except ReleaseError as err:
         print(f"release: {err} Nothing was committed or tagged.", file=sys.stderr)
         return 1
     print(f"Released {tag}. Publish it: git push origin main {tag}")
+    if assets:
+        names = " ".join(a.relative_to(ROOT).as_posix() for a in assets)
+        print(f"Then attach the book run's weights (once the workflow made the release):\n"
+              f"  gh release upload {tag} {names}")
     return 0
 
 
