@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import textwrap
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogFormatter, MaxNLocator
 
 from ..core.interface import DisentanglingModel, content_codes, decode_all, encode_all
 
 # The book's text column is about 670 px; at the course's 100 dpi that is 6.7 inches.
 # Figures at most this wide are shown at their size, so their text stays legible.
 COLUMN_WIDTH_IN = 6.7
+#: The course's figure resolution (``helpers.notebook.setup`` sets matplotlib to it) and
+#: the one a figure saved to a file needs to be as sharp as the notebooks' "retina"
+#: figures when shown at its 100-dpi size (e.g. ``fig.savefig(f, dpi=SHARP_DPI)``).
+DPI = 100
+SHARP_DPI = 2 * DPI
 
 #: What a training curve's panel is titled, for each key that ``compute_losses`` logs
 #: (the course's one list of these names; the chapters' captions use the same words).
@@ -112,6 +116,13 @@ def image_grid(
     return fig
 
 
+class _PlainLogFormatter(LogFormatter):
+    """Labels the ticks of a log axis that matplotlib would, as plain numbers ("0.3", "4")."""
+
+    def __call__(self, x, pos=None):
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
 def plot_history(log, keys: Sequence[str] | None = None, title: str | None = None,
                  logy: Sequence[str] = ()):
     """One small panel per logged quantity (train and, if present, validation).
@@ -123,8 +134,9 @@ def plot_history(log, keys: Sequence[str] | None = None, title: str | None = Non
     keys = list(keys) if keys is not None else [k for k in history if not k.startswith("val_")]
     ncols = min(len(keys), 3)  # at most three readable panels side by side
     nrows = -(-len(keys) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(min(COLUMN_WIDTH_IN, 2.3 * ncols + 0.3),
-                                                    2.2 * nrows + (0.3 if title else 0)),
+    # wide enough for the title's line (about 0.075 inch a character at 10 pt)
+    width = min(COLUMN_WIDTH_IN, max(2.3 * ncols + 0.3, 0.075 * len(title or "") + 0.3))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 2.2 * nrows + (0.3 if title else 0)),
                              squeeze=False)
     for ax in axes.flat[len(keys):]:
         ax.set_visible(False)
@@ -134,11 +146,14 @@ def plot_history(log, keys: Sequence[str] | None = None, title: str | None = Non
         if f"val_{key}" in history:
             ax.plot(epochs, history[f"val_{key}"], label="test", linestyle="--")
         # a long name (a JADE domain's term) takes two lines rather than its neighbour's room
-        ax.set_title(textwrap.fill(loss_name(key), 24), fontsize=10)
+        ax.set_title(textwrap.fill(loss_name(key), 26, break_on_hyphens=False), fontsize=10)
         ax.set_xlabel("epoch", fontsize=9)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         if key in logy:
             ax.set_yscale("log")
+            # plain numbers ("0.3", "4"), not "4 x 10^0", on major and labelled minor ticks
+            ax.yaxis.set_major_formatter(_PlainLogFormatter())
+            ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
         ax.tick_params(labelsize=9)
     axes[0, 0].legend(fontsize=9)
     if title:
@@ -182,24 +197,54 @@ def class_swap_grid(model: DisentanglingModel, x: np.ndarray, classes: Sequence[
     return image_grid(np.stack(rows), col_labels=["input", *names], title=title)
 
 
+def sigma_label(unit: int, value: float, center: float, scale: float) -> str:
+    """A swept value as the text speaks of it: ``"z0 −2σ"``, ``"z0 mean"``, ``"z1 +0.67σ"``.
+
+    ``center`` is the unit's mean and ``scale`` its standard deviation (σ).
+    """
+    k = (value - center) / scale
+    if abs(k) < 0.005:
+        return f"z{unit} mean"
+    text = f"{abs(k):.0f}" if abs(k - round(k)) < 0.005 else f"{abs(k):.2f}".rstrip("0")
+    sign = "+" if k > 0 else "\u2212"  # a minus sign, not a hyphen
+    return f"z{unit} {sign}{text}\u03c3"
+
+
 def style_traversal_grid(model: DisentanglingModel, unit: int, values: Sequence[float],
                          base_z: np.ndarray | None = None, classes: Sequence[int] | None = None,
-                         title: str | None = None):
+                         title: str | None = None, scale: float | np.ndarray | None = None):
     """One column per class, rows sweep style unit ``unit`` over ``values``.
 
     Other style units stay at ``base_z`` (zeros by default).  This is the
     layout of Cheung et al.'s Figure 3 and the static twin of the slider widget.
+
+    ``scale``: the unit's standard deviation (σ), or one per style unit (as
+    :func:`helpers.viz.widgets.latent_explorer` takes it). Given, the rows are
+    labelled in σ from ``base_z[unit]`` (``z0 −2σ``, ``z0 mean``, ``z0 +2σ``) as the
+    text speaks of a sweep; without it, by their values (``z0 = −14.6``).
+    The images are the same either way.
     """
     classes = list(range(model.num_classes)) if classes is None else list(classes)
     if not 0 <= unit < model.style_dim:
         raise ValueError(f"unit must be in [0, {model.style_dim}); got {unit}.")
     base = np.zeros(model.style_dim, np.float32) if base_z is None else np.asarray(base_z, np.float32)
+    if scale is None:
+        labels = [f"z{unit} = {v:+.1f}".replace("-", "\u2212") for v in values]
+    else:
+        sigma = np.asarray(scale, np.float64)
+        if sigma.ndim and sigma.shape != (model.style_dim,):
+            raise ValueError(f"scale must be one number or one per style unit "
+                             f"({model.style_dim}); got shape {sigma.shape}.")
+        sigma = float(sigma[unit] if sigma.ndim else sigma)
+        if not (np.isfinite(sigma) and sigma > 0):
+            raise ValueError(f"scale must be positive and finite; got {sigma} for unit {unit}.")
+        labels = [sigma_label(unit, float(v), float(base[unit]), sigma) for v in values]
     z = np.repeat(base[None], len(values) * len(classes), 0)
     z[:, unit] = np.repeat(np.asarray(values, np.float32), len(classes))
     s = content_codes(model, np.tile(classes, len(values)))
     images = decode_all(model, s, z).reshape(len(values), len(classes), *model.image_shape)
-    return image_grid(images, row_labels=[f"z{unit}={v:+.1f}" for v in values],
-                      col_labels=[str(c) for c in classes], title=title)
+    return image_grid(images, row_labels=labels, col_labels=[str(c) for c in classes],
+                      title=title)
 
 
 def swap_grid(model: DisentanglingModel, x_style: np.ndarray, x_content: np.ndarray,
