@@ -36,6 +36,7 @@ from helpers import runs  # noqa: E402
 from helpers.files import atomic_write  # noqa: E402
 from helpers.notebook import hardware_summary  # noqa: E402
 from helpers.runs import figure_path, write_record  # noqa: E402
+from helpers.viz.plots import SHARP_DPI  # noqa: E402
 
 
 def _discover() -> tuple[dict[str, str], dict[str, Callable[[dict, int], dict]],
@@ -123,7 +124,7 @@ def run_one(chapter: str, setting: str, seed: int, root: Path | None = None,
         path.parent.mkdir(parents=True, exist_ok=True)
     for name, fig in figures.items():
         with atomic_write(figure_path(path, name), "wb") as handle:
-            fig.savefig(handle, format="png", dpi=80, bbox_inches="tight")
+            fig.savefig(handle, format="png", dpi=SHARP_DPI, bbox_inches="tight")
         plt.close(fig)
     record = {"chapter": CHAPTER_DIRS[chapter], "setting": setting, "seed": seed,
               "params": params, "values": values, "seconds": round(seconds, 1),
