@@ -40,10 +40,10 @@ browser-test: setup
 	$(BIN)/python -m pytest -m browser tests/browser -q
 
 execute: setup
-	HF_PROFILE=$${HF_PROFILE:-book} $(BIN)/python tools/execute_notebook.py $(NB)
+	HF_PROFILE=$${HF_PROFILE:-book} $(BIN)/python -m tools.execute_notebook $(NB)
 
 record: setup
-	HF_PROFILE=$${HF_PROFILE:-full} $(BIN)/python tools/execute_notebook.py --results-only $(NB)
+	HF_PROFILE=$${HF_PROFILE:-full} $(BIN)/python -m tools.execute_notebook --results-only $(NB)
 
 export: setup
 	$(BIN)/python tools/export_papers.py

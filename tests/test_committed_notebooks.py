@@ -68,7 +68,7 @@ def test_outputs_come_from_book_or_full_run(notebook):
     meta = nb.metadata.get("hidden_factors", {})
     assert meta.get("profile") in {"book", "full"}, (
         f"{path.name}: metadata says profile={meta.get('profile')!r}; re-run it with "
-        "`python tools/execute_notebook.py` under HF_PROFILE=book"
+        "`python -m tools.execute_notebook` under HF_PROFILE=book"
     )
     banner = "".join(
         out.get("text", "") for c in _code_cells(nb) for out in c.get("outputs", [])

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOL = ROOT / "tools" / "execute_notebook.py"
+TOOL = ["-m", "tools.execute_notebook"]  # a module of the tools package, run from the root
 
 
 def _notebook(path: Path, *sources: str) -> Path:
@@ -28,7 +28,8 @@ def _notebook(path: Path, *sources: str) -> Path:
 
 def _env(tmp_path: Path, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(HF_PROFILE="smoke", HF_RESULTS_DIR=str(tmp_path / "results"), **extra)
+    env.update(HF_PROFILE="smoke", HF_RESULTS_DIR=str(tmp_path / "results"),
+               HF_WEIGHTS_DIR=str(tmp_path / "weights"), **extra)
     return env
 
 
@@ -43,9 +44,9 @@ def test_a_full_disk_while_saving_leaves_the_notebook_as_it_was(tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
         resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, 64_000))
 
-    out = subprocess.run([sys.executable, str(TOOL), str(path)], env=_env(tmp_path),
+    out = subprocess.run([sys.executable, *TOOL, str(path)], env=_env(tmp_path), cwd=ROOT,
                          capture_output=True, text=True, timeout=300, preexec_fn=limit)
-    assert out.returncode != 0
+    assert out.returncode != 0 and "No module named" not in out.stderr, out.stderr
     assert path.read_bytes() == before
     nbformat.validate(nbformat.read(path, as_version=4))
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["big.ipynb"]
@@ -65,13 +66,13 @@ def test_a_run_on_fallback_data_does_not_replace_a_real_record(tmp_path):
     real = {"profile": "smoke", "values": {"chance": 0.113},
             "data": {"MNIST": {"source": "data-dir", "file": "mnist.npz"}}}
     record.write_text(json.dumps(real))
-    args = [sys.executable, str(TOOL), "--results-only", str(path)]
-    out = subprocess.run(args, env=_env(tmp_path, HF_OFFLINE="1"), capture_output=True,
+    args = [sys.executable, *TOOL, "--results-only", str(path)]
+    out = subprocess.run(args, env=_env(tmp_path, HF_OFFLINE="1"), cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 1, out.stderr
     assert "record refused" in out.stderr and "--replace-real" in out.stderr
     assert json.loads(record.read_text()) == real  # untouched
-    out = subprocess.run(args + ["--replace-real"], env=_env(tmp_path, HF_OFFLINE="1"),
+    out = subprocess.run(args + ["--replace-real"], env=_env(tmp_path, HF_OFFLINE="1"), cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     replaced = json.loads(record.read_text())

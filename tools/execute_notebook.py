@@ -2,7 +2,7 @@
 
 Used to produce the committed outputs (``book`` profile by default)::
 
-    python tools/execute_notebook.py chapters/00_warmup.ipynb [more.ipynb ...]
+    python -m tools.execute_notebook chapters/00_warmup.ipynb [more.ipynb ...]
 
 The profile, the hardware and the wall time are stored in the notebook's
 metadata (``hidden_factors``); ``tests/test_committed_notebooks.py`` checks them.
@@ -12,13 +12,14 @@ the time and where its data came from), where
 chapters and the README read recorded runs from.  A paper-scale run that
 should only record its results, leaving the committed notebook alone::
 
-    HF_PROFILE=full python tools/execute_notebook.py --results-only chapters/01_xcov.ipynb
+    HF_PROFILE=full python -m tools.execute_notebook --results-only chapters/01_xcov.ipynb
 
 Every number its prose cites (``<!--#name:.1%-->98.3%<!--/-->``) is rewritten from
 this run's outputs before saving (:mod:`helpers.cited_numbers`).
 
 Every model the run trains leaves its weights (``helpers.pretrained``): they are packed
-into ``_build/weights/<chapter>-<profile>-weights.zip`` (never committed; a release
+into ``_build/weights/<chapter>-<profile>-weights.zip`` (``HF_WEIGHTS_DIR`` when set; never
+committed; a release
 attaches it) and described, with their SHA-256, in ``results/<chapter>/weights-<profile>.json``
 — what a chapter's ``PRETRAINED`` switch loads instead of training.
 
@@ -71,8 +72,9 @@ def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = Fa
     profile = os.environ.get(ENV_VAR, DEFAULT_PROFILE)
     try:
         client.execute()
+        assets = Path(os.environ.get(pretrained.WEIGHTS_DIR_ENV_VAR) or ROOT / pretrained.BUILD_DIR)
         pretrained.pack(weights, path.stem, profile, Path(os.environ["HF_RESULTS_DIR"]),
-                        ROOT / pretrained.BUILD_DIR, release_download_url())
+                        assets, release_download_url())
     finally:
         os.environ.pop(pretrained.WEIGHTS_OUT_ENV_VAR, None)
         shutil.rmtree(weights, ignore_errors=True)

@@ -7,7 +7,7 @@ The numbers come from files that other tools wrote: ``results/<chapter>/book.jso
 and ``smoke.json`` (``tools/execute_notebook.py``: wall time of a whole chapter
 run) and ``results/memory/book.json`` (``tools/peak_memory.py``: peak memory).
 Record the smoke times with
-``HF_PROFILE=smoke python tools/execute_notebook.py --results-only chapters/*.ipynb``.
+``HF_PROFILE=smoke python -m tools.execute_notebook --results-only chapters/*.ipynb``.
 """
 
 from __future__ import annotations
