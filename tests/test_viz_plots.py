@@ -139,3 +139,15 @@ def test_traversal_rejects_a_bad_scale(cae):
         plots.style_traversal_grid(cae, 0, [0.0], scale=0.0)
     with pytest.raises(ValueError, match="one per style unit"):
         plots.style_traversal_grid(cae, 0, [0.0], scale=np.ones(3))
+
+
+def test_the_notation_page_explains_every_curve_title():
+    """A curve's title is defined once, on the notation page, next to its key."""
+    from pathlib import Path
+
+    from helpers.viz.plots import LOSS_NAMES
+
+    page = (Path(__file__).resolve().parent.parent / "book" / "notation.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| ") and "`" in line]
+    for key, name in LOSS_NAMES.items():
+        assert any(name in row and f"`{key}`" in row for row in rows), (key, name)
