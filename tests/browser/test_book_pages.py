@@ -14,6 +14,7 @@ go to ``_build/screenshots/``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import io
@@ -22,6 +23,7 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -77,20 +79,28 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         return io.BytesIO(body)
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def serving() -> Iterator[str]:
+    """The built book on 127.0.0.1 for the duration of the block: its base URL."""
     if not PAGES:
         pytest.fail("No built book in _build/html: run `make book` first.")
+    handler = functools.partial(_Handler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server():
     if not (NODE_MODULES / "mathjax" / "es5" / "tex-mml-chtml.js").is_file():
         pytest.fail("MathJax for the offline test is missing: `make browser-test` installs "
                     "the npm package `mathjax@3` into .cache/mathjax.")
     shutil.rmtree(SHOTS, ignore_errors=True)  # screenshots of this run only
-    handler = functools.partial(_Handler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
+    with serving() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

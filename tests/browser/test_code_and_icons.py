@@ -10,13 +10,10 @@ draws the header's icons from web fonts.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 
 import pytest
-from test_book_pages import HTML, PAGES, WIDTHS, _Handler, browser  # noqa: F401
+from test_book_pages import PAGES, WIDTHS, browser, serving  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -26,13 +23,8 @@ CODE_PAGES = [p for p in PAGES if p.startswith(("chapters/", "lab_notes/"))]
 @pytest.fixture(scope="module")
 def book():
     """The built book on 127.0.0.1."""
-    if not PAGES:
-        pytest.fail("No built book in _build/html: run `make book` first.")
-    handler = functools.partial(_Handler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
+    with serving() as url:
+        yield url
 
 
 def _load(driver, url: str, width: int) -> None:

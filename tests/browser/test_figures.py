@@ -18,12 +18,8 @@ gives, counted across the whole book).
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-
 import pytest
-from test_book_pages import HTML, PAGES, WIDTHS, _Handler, _open, browser  # noqa: F401
+from test_book_pages import PAGES, WIDTHS, _open, browser, serving  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -33,13 +29,8 @@ FIGURE_PAGES = [p for p in PAGES if p.startswith(("chapters/", "lab_notes/"))]
 @pytest.fixture(scope="module")
 def book():
     """The built book on 127.0.0.1 (no screenshots are touched, unlike test_book_pages)."""
-    if not PAGES:
-        pytest.fail("No built book in _build/html: run `make book` first.")
-    handler = functools.partial(_Handler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
+    with serving() as url:
+        yield url
 
 
 _FIGURES = """
