@@ -429,7 +429,7 @@ JADE_KWARGS = dict(elbo_weight=0.003, match_weight=0.1)
 SAMPLED_KWARGS = dict(JADE_KWARGS, kl_weight=4.0, classifier_input="sample")
 
 
-# ── cell 67, harness · The paper's figures
+# ── cell 69, harness · The paper's figures
 from helpers.core.interface import decode_all, encode_all, predict_proba
 
 
@@ -458,7 +458,7 @@ def other_class_partners(y_from: np.ndarray, y_pool: np.ndarray, seed: int = 0
     return np.array([rng.choice(np.flatnonzero(y_pool != c)) for c in y_from])
 
 
-# ── cell 68, harness · The paper's figures
+# ── cell 70, harness · The paper's figures
 def swap_legibility(model: JADE, judges: dict, x_s: np.ndarray, y_s: np.ndarray,
                     x_a: np.ndarray, y_a: np.ndarray) -> dict[str, float]:
     """How often each domain's judge reads the intended digit in decoded images.
@@ -481,7 +481,7 @@ def swap_legibility(model: JADE, judges: dict, x_s: np.ndarray, y_s: np.ndarray,
             "swap_abundant": reads("abundant", s_s, z_a, y_s)}
 
 
-# ── cell 69, harness · The paper's figures
+# ── cell 71, harness · The paper's figures
 from helpers.eval.metrics import classification_accuracy
 
 
@@ -505,7 +505,7 @@ def judge_swaps(models: dict, scarce, abundant, steps: int = 1000,
     return legible, judge_acc, partner
 
 
-# ── cell 73, harness · Ablation
+# ── cell 75, harness · Ablation
 def matching_on_test(model: JADE, scarce, abundant, n: int = 500) -> float:
     """The matching term on same-class pairs of test images of the two domains
     (``scarce``/``abundant`` are datasets with x_test and y_test)."""
@@ -516,7 +516,7 @@ def matching_on_test(model: JADE, scarce, abundant, n: int = 500) -> float:
                                            ma[:, :c], va[:, :c], abundant.y_test[:n]))
 
 
-# ── cell 74, harness · Ablation
+# ── cell 76, harness · Ablation
 from helpers.eval.metrics import latent_variances, scorecard, variance_ratio
 
 
@@ -537,7 +537,7 @@ def ablation_card(model: JADE, scarce, abundant, n_var: int = 2000,
     return cards
 
 
-# ── cell 76, harness · Ablation
+# ── cell 78, harness · Ablation
 from dataclasses import replace
 
 from helpers.core.profile import PROFILES
@@ -558,7 +558,7 @@ def setting_data(params: dict, seed: int) -> tuple:
     return mnist, svhn, scarce
 
 
-# ── cell 77, harness · Ablation
+# ── cell 79, harness · Ablation
 def run_setting(params: dict, seed: int) -> dict:
     """Single, paired and JADE classifiers on the scarce domain, as on this page; with
     ``legibility`` or ``ablation``, the last (JADE) model judged or ablated too."""
@@ -588,7 +588,7 @@ def run_setting(params: dict, seed: int) -> dict:
     return values
 
 
-# ── cell 78, harness · Ablation
+# ── cell 80, harness · Ablation
 def setting_ablation(model, params: dict, scarce: tuple, svhn, mnist,
                      seed: int) -> dict:
     """``ablation_card`` of the JADE model and of the same JADE with
@@ -606,7 +606,7 @@ def setting_ablation(model, params: dict, scarce: tuple, svhn, mnist,
     return values
 
 
-# ── cell 79, harness · Ablation
+# ── cell 81, harness · Ablation
 def setting_legibility(model, svhn, mnist, seed: int, grid: bool = True) -> dict:
     """Judges of both domains, how legible the JADE model's swaps are, and a grid."""
     from helpers.viz.domains import cross_domain_swap_grid
@@ -623,7 +623,7 @@ def setting_legibility(model, svhn, mnist, seed: int, grid: bool = True) -> dict
     return values
 
 
-# ── cell 80, harness · Ablation
+# ── cell 82, harness · Ablation
 # a longer run: all 60k MNIST images, 10 epochs, every stand-in image (1,000 labels)
 LONGER = dict(SIZES["book"], train_size=None, epochs=10, svhn_train_size=None,
               svhn_test_size=None)
@@ -641,7 +641,7 @@ def legible(about: str, **change) -> dict:
                 kinds=["jade"], legibility=True, swap_grid=False, jade=jade)
 
 
-# ── cell 81, harness · Ablation
+# ── cell 83, harness · Ablation
 RECORDED_SETTINGS = {
     "book-seeds": dict(about="the book run (4 epochs over 20k MNIST), more seeds",
                        **SIZES["book"], jade=dict(JADE_KWARGS)),
@@ -669,7 +669,7 @@ RECORDED_SETTINGS = {
 }
 
 
-# ── cell 82, harness · Ablation
+# ── cell 84, harness · Ablation
 from helpers.chapters import ChapterSpec
 
 # what makes the stand-in decoder's swaps legible, one change at a time

@@ -310,7 +310,7 @@ def compile_two_step(model: TwoStepModel, learning_rate: float = 1e-4,
     return model
 
 
-# ── cell 73, harness · Results against the paper
+# ── cell 74, harness · Results against the paper
 import sys
 
 import helpers
@@ -341,7 +341,7 @@ def setting_step1(data, epochs: int, seed: int) -> ContentClassifier:
     return content
 
 
-# ── cell 74, harness · Results against the paper
+# ── cell 75, harness · Results against the paper
 def run_setting(params: dict, seed: int) -> dict:
     """Step 1 (cached), then step 2 with the setting's model arguments; the chapter's
     scorecard on all 10,000 test images."""
@@ -372,7 +372,7 @@ def run_setting(params: dict, seed: int) -> dict:
     return card
 
 
-# ── cell 75, harness · Results against the paper
+# ── cell 76, harness · Results against the paper
 WIDE = (256, 256, 256)  # an adversary as wide as the probe
 SWEEP = dict(train_size=20_000, epochs_step1=20, epochs_step2=15)
 PAPER = dict(SIZES["full"], swap_grid=True)
@@ -402,7 +402,7 @@ RECORDED_SETTINGS = {
 }
 
 
-# ── cell 76, harness · Results against the paper
+# ── cell 77, harness · Results against the paper
 RECORDED_SETTINGS.update({
     "sweep-z8": dict(about="a smaller Z: 8 units instead of 16",
                      model=dict(style_dim=8), **SWEEP),
@@ -430,7 +430,7 @@ RECORDED_SETTINGS.update({
 })
 
 
-# ── cell 77, harness · Results against the paper
+# ── cell 78, harness · Results against the paper
 from helpers.chapters import ChapterSpec, Target
 
 CHAPTER = ChapterSpec(

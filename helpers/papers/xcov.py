@@ -163,7 +163,7 @@ def train_xcov(data, gamma: float, epochs: int, batch_size: int = 100, seed: int
     return model, log
 
 
-# ── cell 40, harness · Results against the paper
+# ── cell 41, harness · Results against the paper
 from helpers.core.profile import PROFILES
 from helpers.data import load_mnist
 from helpers.eval.metrics import scorecard
@@ -185,7 +185,7 @@ def run_setting(params: dict, seed: int) -> dict:
     return values
 
 
-# ── cell 41, harness · Results against the paper
+# ── cell 42, harness · Results against the paper
 from helpers.chapters import ChapterSpec, Target
 
 CHAPTER = ChapterSpec(
