@@ -493,6 +493,9 @@ def run_notebook(notebook: Path, limit_s: float) -> dict:
             if out.get("output_type") == "error":
                 evalue = re.sub(r"\x1b\[[0-9;]*m", "", str(out.get("evalue", "")))
                 first = (evalue.strip().splitlines() or [""])[0][:120]
+                if out.get("ename") == "ExerciseNotPassed":  # the check cell stopped it, as
+                    return {"status": "ran",  # it should: the checks grade the exercise
+                            "detail": f"stopped at the check in code cell {number}"}
                 return {"status": "error",
                         "detail": f"code cell {number}: {out.get('ename')}: {first}"}
     return {"status": "ran", "detail": ""}
@@ -997,7 +1000,7 @@ def make_demo_submissions(folder: Path) -> dict[str, tuple[str, dict[str, str]]]
     return {
         "broken": ("malformed", {}),
         "correct": ("ran", {"xcov_penalty": "pass"}),
-        "empty": ("error", {"xcov_penalty": "not written"}),
+        "empty": ("ran", {"xcov_penalty": "not written"}),  # stopped at its check
         "loops": ("timeout", {"xcov_penalty": "no result"}),
         "wrong": ("ran", {"xcov_penalty": "fail"}),
     }
