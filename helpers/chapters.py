@@ -12,6 +12,7 @@ declaration, written next to the code it names::
         exercises=("xcov_penalty",),     # its known-answer checks (helpers.checks)
         benchmark_model=benchmark_model, # a fresh model at book size (benchmarks/run.py)
         targets=(Target(...), ...),      # the paper's numbers it is held to
+        live_model=LiveModel(...),       # the model the book page runs (tools.browser_models)
     )
 
 :func:`helpers.papers.chapters` finds every such module in :mod:`helpers.papers` (the
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Chapter", "ChapterSpec", "Target", "module_name", "notebook_titles", "short_title"]
+__all__ = ["Chapter", "ChapterSpec", "LiveModel", "Target", "module_name", "notebook_titles", "short_title"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class ChapterSpec:
     exercises: tuple[str, ...] = ()
     benchmark_model: Callable[[], Any] | None = None
     targets: tuple[Target, ...] = ()
+    live_model: LiveModel | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.title, str) or not self.title.strip():
@@ -73,6 +75,21 @@ class ChapterSpec:
         if self.settings and self.run_setting is None:
             raise ValueError(f"ChapterSpec {self.title!r}: settings need a run_setting(params, "
                              "seed) that trains and measures one of them; got none.")
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    """The model a chapter's book page runs in the reader's browser (issue 32).
+
+    ``key``: the ``train()`` call of the book run whose weights it shows (its label's
+    slug and occurrence, :func:`helpers.pretrained.next_key`); ``build``: a fresh,
+    untrained model of the same architecture; ``title``: what the page calls it.
+    ``python -m tools.browser_models`` exports it after the book run.
+    """
+
+    key: str
+    build: Callable[[], Any]
+    title: str
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def _description(chapter: str) -> dict:
 def test_every_declared_model_with_an_export_is_committed_whole():
     assert "01_xcov" in COMMITTED
     for chapter in COMMITTED:
-        assert chapter in bm.MODELS
+        assert chapter in bm.live_models()
         d = _description(chapter)
         assert d["format"] == bm.FORMAT
         for name, info in d["files"].items():
@@ -96,7 +96,7 @@ def _scratch_zip(folder: Path, chapter: str = "01_xcov", key: str | None = None,
     from helpers import pretrained
     from helpers.papers.xcov import XCovAutoencoder
 
-    spec = bm.MODELS[chapter]
+    spec = bm.live_models()[chapter]
     model = XCovAutoencoder(style_dim=style_dim, hidden=(500, 500))
     model.prepare_logging(np.zeros((2, 28, 28, 1), np.float32), np.zeros(2, np.int64))
     npz = folder / "npz"

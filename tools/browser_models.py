@@ -1,7 +1,7 @@
 """Export a chapter's trained model for the book's in-page explorer (no kernel, no server).
 
     python -m tools.browser_models 01_xcov          # after `make execute NB=chapters/01_xcov.ipynb`
-    python -m tools.browser_models --all            # every chapter listed in MODELS
+    python -m tools.browser_models --all            # every chapter whose CHAPTER declares a live_model
     python -m tools.browser_models 01_xcov --check  # only say whether the files are current
 
 The book run of a chapter leaves its trained weights in
@@ -47,7 +47,6 @@ import json
 import os
 import sys
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -68,29 +67,12 @@ N_FIDELITY = 2000
 ALIGN = 8
 
 
-@dataclass(frozen=True)
-class ChapterModel:
-    """Which call of a chapter's book run the page shows, and how to rebuild its model."""
+def live_models() -> dict:
+    """``{notebook: LiveModel}`` of every chapter that declares one (``CHAPTER.live_model``,
+    in its own exported cells: no chapter is listed here)."""
+    from helpers.papers import chapters
 
-    chapter: str  # e.g. "01_xcov"
-    key: str  # the ``train()`` call's key in the weights zip
-    module: str  # the generated module that defines the model class
-    factory: str  # name of the class in ``module``
-    kwargs: tuple  # its keyword arguments, as (name, value) pairs
-    title: str  # what the page calls the model
-
-
-MODELS = {
-    "01_xcov": ChapterModel("01_xcov", "xcov-gamma-10-1", "helpers.papers.xcov",
-                            "XCovAutoencoder",
-                            (("style_dim", 2), ("alpha", 1.0), ("beta", 10.0),
-                             ("gamma", 10.0)),
-                            "XCov autoencoder (γ = 10)"),
-    "00_warmup": ChapterModel("00_warmup", "conditional-ae-1", "helpers.papers.warmup",
-                              "ConditionalAutoencoder",
-                              (("style_dim", 2), ("beta", 10.0)),
-                              "conditional autoencoder"),
-}
+    return {c.notebook: c.spec.live_model for c in chapters() if c.spec.live_model}
 
 
 class ExportError(RuntimeError):
@@ -119,29 +101,26 @@ def read_weights(chapter: str, key: str, weights_dir: Path = WEIGHTS_DIR
         if f"{key}.npz" not in names:
             raise ExportError(f"{path.name} has no weights for {key!r} (it has "
                               f"{', '.join(n.removesuffix('.npz') for n in names)}): the "
-                              "chapter's training calls changed; update MODELS in "
-                              "tools/browser_models.py.")
+                              "chapter's training calls changed; update its CHAPTER's live_model key.")
         meta, arrays = pretrained.read(io.BytesIO(zf.read(f"{key}.npz")))
     return meta, arrays, hashlib.sha256(data).hexdigest()
 
 
-def build_model(spec: ChapterModel, meta: dict, arrays: list[np.ndarray]):
-    """The chapter's Keras model with the book run's weights."""
-    import importlib
-
+def build_model(live, meta: dict, arrays: list[np.ndarray]):
+    """The chapter's Keras model (``live.build()``) with the book run's weights."""
     from helpers import pretrained
 
-    cls = getattr(importlib.import_module(spec.module), spec.factory)
-    if meta.get("model") != cls.__name__:
-        raise ExportError(f"{spec.key!r} holds a {meta.get('model')}, not a {cls.__name__}.")
-    model = cls(**dict(spec.kwargs))
+    model = live.build()
+    if meta.get("model") != type(model).__name__:
+        raise ExportError(f"{live.key!r} holds a {meta.get('model')}, not a "
+                          f"{type(model).__name__}.")
     x = np.zeros((2, *model.image_shape), np.float32)
     model.prepare_logging(x, np.zeros(2, np.int64))
     try:
         pretrained.assign(model, meta, arrays)
     except pretrained.WeightsMismatch as err:
-        raise ExportError(f"the weights of {spec.key!r} do not fit {cls.__name__}: {err}")\
-            from err
+        raise ExportError(f"the weights of {live.key!r} do not fit "
+                          f"{type(model).__name__}: {err}") from err
     return model
 
 
@@ -291,10 +270,11 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
 
     from helpers.data import load_mnist
 
-    if chapter not in MODELS:
-        raise ExportError(f"no browser model is declared for {chapter!r}; known: "
-                          f"{', '.join(MODELS)}.")
-    spec = MODELS[chapter]
+    models = live_models()
+    if chapter not in models:
+        raise ExportError(f"no browser model is declared for {chapter!r} (its CHAPTER has no "
+                          f"live_model); declared: {', '.join(models) or 'none'}.")
+    spec = models[chapter]
     meta, weights, zip_sha = read_weights(chapter, spec.key, weights_dir)
     model = build_model(spec, meta, weights)
     data = load_mnist(test_size=None, data_dir=data_dir)
@@ -311,7 +291,7 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
     dec_ops = network_ops(model.decoder)
     choices = ("float16", "float32") if dtype == "auto" else (dtype,)
     for choice in choices:
-        description, blobs = _describe(spec, meta, zip_sha, model, enc_ops, dec_ops, choice,
+        description, blobs = _describe(chapter, spec, meta, zip_sha, model, enc_ops, dec_ops, choice,
                                        images, data.y_test[shown], z, data.y_test, scatter)
         arrays = _arrays_from_blobs(description, blobs)
         fidelity = _fidelity(model, description, arrays, x_test[:n_fidelity])
@@ -331,9 +311,9 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
     return description
 
 
-def _describe(spec, meta, zip_sha, model, enc_ops, dec_ops, dtype, images, image_labels,
+def _describe(chapter, spec, meta, zip_sha, model, enc_ops, dec_ops, dtype, images, image_labels,
               z, labels, scatter) -> tuple[dict, dict[str, bytes]]:
-    enc_file, dec_file = f"{spec.chapter}-encoder.bin", f"{spec.chapter}-decoder.bin"
+    enc_file, dec_file = f"{chapter}-encoder.bin", f"{chapter}-decoder.bin"
     networks, blobs = {}, {}
     dec_layers, blobs[dec_file], _ = _pack(dec_ops, dtype, dec_file)
     networks["decoder"] = {"file": dec_file, "layers": dec_layers}
@@ -347,9 +327,9 @@ def _describe(spec, meta, zip_sha, model, enc_ops, dec_ops, dtype, images, image
         i += len(enc_ops[name])
     z_mean, z_std = z.mean(0), z.std(0)
     description = {
-        "format": FORMAT, "chapter": spec.chapter, "title": spec.title,
+        "format": FORMAT, "chapter": chapter, "title": spec.title,
         "model": meta["model"], "key": spec.key, "label": meta.get("label"),
-        "weights": {"asset": zip_path(spec.chapter).name, "sha256": zip_sha},
+        "weights": {"asset": zip_path(chapter).name, "sha256": zip_sha},
         "dtype": dtype, "image_shape": list(model.image_shape),
         "num_classes": int(model.num_classes), "style_dim": int(model.style_dim),
         "files": {name: {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
@@ -419,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     """The command line (see the module's docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="*", help="e.g. 01_xcov")
-    parser.add_argument("--all", action="store_true", help="every chapter in MODELS")
+    parser.add_argument("--all", action="store_true", help="every chapter that declares a live model")
     parser.add_argument("--dtype", choices=("auto", "float16", "float32"), default="auto",
                         help="auto: float16 when it keeps every test pixel within "
                              "half of 1/255 of Keras, else float32")
@@ -428,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None, help="folder with mnist.npz "
                         "(default: HF_DATA_DIR or the Keras cache)")
     args = parser.parse_args(argv)
-    chapters = list(MODELS) if args.all else args.chapters
+    chapters = list(live_models()) if args.all else args.chapters
     if not chapters:
         parser.error("name a chapter (e.g. 01_xcov) or --all")
     failed = 0

@@ -21,7 +21,9 @@ Every model the run trains leaves its weights (``helpers.pretrained``): they are
 into ``_build/weights/<chapter>-<profile>-weights.zip`` (``HF_WEIGHTS_DIR`` when set; never
 committed; a release
 attaches it) and described, with their SHA-256, in ``results/<chapter>/weights-<profile>.json``
-— what a chapter's ``PRETRAINED`` switch loads instead of training.
+— what a chapter's ``PRETRAINED`` switch loads instead of training. A chapter whose
+declaration names a ``live_model`` also gets its in-browser model re-exported
+(``python -m tools.browser_models``).
 
 The notebook is saved atomically (a full disk or a kill leaves the committed one as it
 was). A run on fallback data (the offline MNIST subset) does not replace a record
@@ -73,8 +75,14 @@ def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = Fa
     try:
         client.execute()
         assets = Path(os.environ.get(pretrained.WEIGHTS_DIR_ENV_VAR) or ROOT / pretrained.BUILD_DIR)
-        pretrained.pack(weights, path.stem, profile, Path(os.environ["HF_RESULTS_DIR"]),
-                        assets, release_download_url())
+        packed = pretrained.pack(weights, path.stem, profile,
+                                 Path(os.environ["HF_RESULTS_DIR"]), assets,
+                                 release_download_url())
+        if packed and profile == "book" and save:  # the page's in-browser model, if any
+            from tools import browser_models
+
+            if path.stem in browser_models.live_models():
+                browser_models.export(path.stem, weights_dir=assets)
     finally:
         os.environ.pop(pretrained.WEIGHTS_OUT_ENV_VAR, None)
         shutil.rmtree(weights, ignore_errors=True)

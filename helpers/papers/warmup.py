@@ -157,8 +157,15 @@ def compute_losses(self, x, y, training=False):
 
 
 # ── cell 32, harness · Telling the decoder the label
-from helpers.chapters import ChapterSpec
+from helpers.chapters import ChapterSpec, LiveModel
+
+
+def book_model() -> ConditionalAutoencoder:
+    """A fresh conditional autoencoder of the book run's size."""
+    return ConditionalAutoencoder(style_dim=2, beta=10.0)
+
 
 CHAPTER = ChapterSpec(  # for the course's tools: its title, its model at book size
     title="Warm-up",
-    benchmark_model=lambda: ConditionalAutoencoder(style_dim=2, beta=10.0))
+    benchmark_model=book_model,
+    live_model=LiveModel("conditional-ae-1", book_model, "conditional autoencoder"))

@@ -186,7 +186,13 @@ def run_setting(params: dict, seed: int) -> dict:
 
 
 # ── cell 42, harness · Results against the paper
-from helpers.chapters import ChapterSpec, Target
+from helpers.chapters import ChapterSpec, LiveModel, Target
+
+
+def book_model() -> XCovAutoencoder:
+    """A fresh XCov autoencoder of the book run's size (γ = 10)."""
+    return XCovAutoencoder(style_dim=2, alpha=1.0, beta=10.0, gamma=10.0)
+
 
 CHAPTER = ChapterSpec(
     title="XCov", paper="Cheung et al. 2014",
@@ -194,8 +200,8 @@ CHAPTER = ChapterSpec(
                             **SIZES["full"])},
     run_setting=run_setting,
     exercises=("xcov_penalty",),
-    benchmark_model=lambda: XCovAutoencoder(style_dim=2, alpha=1.0, beta=10.0,
-                                            gamma=10.0),
+    benchmark_model=book_model,
+    live_model=LiveModel("xcov-gamma-10-1", book_model, "XCov autoencoder (γ = 10)"),
     targets=(Target("accuracy of y (the paper's)", 0.9835, True, ("xcov_accuracy",),
                     "paper", ("xcov_accuracy",)),
              Target("MLP probe on z", 0.20, False, ("xcov_z_mlp",), "paper",

@@ -28,7 +28,7 @@ from tools import browser_models as bm
 
 pytestmark = pytest.mark.browser
 
-EXPLORERS = {"01_xcov": "chapters/01_xcov.html", "00_warmup": "chapters/00_warmup.html"}
+EXPLORERS = {c: f"chapters/{c}.html" for c in bm.live_models()}  # discovered, not listed
 ROOT_CSS = 'div.hf-live-model[data-model="{}"]'
 
 
