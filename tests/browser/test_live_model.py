@@ -339,3 +339,15 @@ def test_the_book_ships_the_exported_model():
         for name in [f"{chapter}.json", *_description(chapter)["files"]]:
             assert (HTML / "_static" / "live_models" / name).is_file(), \
                 f"{name} is not in the built book: rebuild it (make book)"
+
+
+def test_only_pages_with_an_explorer_load_its_script_and_style():
+    """book/_ext/live_model_pages.py: other pages' first paint carries none of it."""
+    pages = sorted(HTML.glob("**/*.html"))
+    assert pages, "No built book in _build/html: run `make book` first."
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        shows = 'class="hf-live-model"' in text
+        for name in ("live_model.js", "live_model.css"):
+            assert (name in text) == shows, (page.relative_to(HTML).as_posix(), name)
+    assert any('class="hf-live-model"' in p.read_text(encoding="utf-8") for p in pages)
