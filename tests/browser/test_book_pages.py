@@ -103,8 +103,9 @@ def server():
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
+def chromium(logs: tuple[str, ...] = ("browser",)):
+    """A headless Chromium that reaches nothing but 127.0.0.1 and keeps the ``logs`` kinds
+    (``"browser"``: the console; ``"performance"``: every request)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -115,8 +116,13 @@ def browser():
                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
         options.add_argument(arg)
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    options.set_capability("goog:loggingPrefs", dict.fromkeys(logs, "ALL"))
+    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = chromium()
     yield driver
     driver.quit()
 

@@ -13,18 +13,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_book_pages import PAGES, WIDTHS, browser, serving  # noqa: F401
+from test_book_pages import PAGES, WIDTHS, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 CODE_PAGES = [p for p in PAGES if p.startswith(("chapters/", "lab_notes/"))]
-
-
-@pytest.fixture(scope="module")
-def book():
-    """The built book on 127.0.0.1."""
-    with serving() as url:
-        yield url
 
 
 def _load(driver, url: str, width: int) -> None:

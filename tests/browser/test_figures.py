@@ -19,18 +19,11 @@ gives, counted across the whole book).
 from __future__ import annotations
 
 import pytest
-from test_book_pages import PAGES, WIDTHS, _open, browser, serving  # noqa: F401
+from test_book_pages import PAGES, WIDTHS, _open, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 FIGURE_PAGES = [p for p in PAGES if p.startswith(("chapters/", "lab_notes/"))]
-
-
-@pytest.fixture(scope="module")
-def book():
-    """The built book on 127.0.0.1 (no screenshots are touched, unlike test_book_pages)."""
-    with serving() as url:
-        yield url
 
 
 _FIGURES = """

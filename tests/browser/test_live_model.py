@@ -16,13 +16,12 @@ go to ``_build/screenshots/``, and the timings to ``_build/screenshots/live_mode
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_book_pages import CHROMEDRIVER, HTML, SHOTS, serving
+from test_book_pages import HTML, SHOTS, chromium
 
 from tools import browser_models as bm
 
@@ -32,28 +31,11 @@ EXPLORERS = {c: f"chapters/{c}.html" for c in bm.live_models()}  # discovered, n
 ROOT_CSS = 'div.hf-live-model[data-model="{}"]'
 
 
-@pytest.fixture(scope="module")
-def book():
-    """The built book on 127.0.0.1."""
-    with serving() as url:
-        yield url
-
-
 @pytest.fixture()
 def driver():
     """A fresh Chromium per test (a fresh cache: every fetch is seen), logging the
     console and every request the page makes."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--hide-scrollbars", "--force-device-scale-factor=1",
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
-        options.add_argument(arg)
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    d = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    d = chromium(("browser", "performance"))
     yield d
     d.quit()
 
