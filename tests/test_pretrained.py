@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import pretrained
+from helpers import cited_numbers, pretrained
 from helpers.core.training import train
 from helpers.papers.xcov import XCovAutoencoder
 
@@ -162,9 +162,7 @@ def test_a_chapter_with_the_switch_on_cites_the_recorded_runs_numbers(tmp_path, 
         cell.source = cell.source.replace("PRETRAINED = False", f"PRETRAINED = {switch}")
         NotebookClient(nb, timeout=900, kernel_name="python3",
                        resources={"metadata": {"path": str(ROOT / "chapters")}}).execute()
-        glued = {o["metadata"]["scrapbook"]["name"]: o["data"]
-                 for c in nb.cells for o in c.get("outputs", [])
-                 if "scrapbook" in o.get("metadata", {})}
+        glued = cited_numbers.glued_values(nb)
         text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         return glued, text
 

@@ -2,7 +2,6 @@
 
     python -m tools.browser_models 01_xcov          # after `make execute NB=chapters/01_xcov.ipynb`
     python -m tools.browser_models --all            # every chapter whose CHAPTER declares a live_model
-    python -m tools.browser_models 01_xcov --check  # only say whether the files are current
 
 The book run of a chapter leaves its trained weights in
 ``_build/weights/<chapter>-book-weights.zip`` (:mod:`helpers.pretrained`: one ``.npz``
@@ -52,10 +51,11 @@ from pathlib import Path
 import numpy as np
 
 import helpers  # noqa: F401  (sets TensorFlow's options before TensorFlow is imported)
+from helpers import pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "_static" / "live_models"
-WEIGHTS_DIR = ROOT / "_build" / "weights"
+WEIGHTS_DIR = ROOT / pretrained.BUILD_DIR
 FORMAT = "hidden-factors-live-model/1"
 #: the largest pixel difference (in [0, 1]) float16 weights may cause against Keras
 #: for float16 to be chosen; half of the 1/255 the browser test allows
@@ -82,14 +82,12 @@ class ExportError(RuntimeError):
 # ------------------------------------------------------------------ Keras side
 def zip_path(chapter: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
     """Where the book run leaves the chapter's weights."""
-    return Path(weights_dir) / f"{chapter}-book-weights.zip"
+    return Path(weights_dir) / pretrained.asset_name(chapter, "book")
 
 
 def read_weights(chapter: str, key: str, weights_dir: Path = WEIGHTS_DIR
                  ) -> tuple[dict, list[np.ndarray], str]:
     """``(meta, arrays, sha256 of the zip)`` of call ``key`` in the chapter's zip."""
-    from helpers import pretrained
-
     path = zip_path(chapter, weights_dir)
     if not path.is_file():
         raise ExportError(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} "
@@ -108,8 +106,6 @@ def read_weights(chapter: str, key: str, weights_dir: Path = WEIGHTS_DIR
 
 def build_model(live, meta: dict, arrays: list[np.ndarray]):
     """The chapter's Keras model (``live.build()``) with the book run's weights."""
-    from helpers import pretrained
-
     model = live.build()
     if meta.get("model") != type(model).__name__:
         raise ExportError(f"{live.key!r} holds a {meta.get('model')}, not a "
