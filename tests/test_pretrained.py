@@ -175,3 +175,25 @@ def test_a_chapter_with_the_switch_on_cites_the_recorded_runs_numbers(tmp_path, 
     loaded, text = run(True)
     assert len(recorded) >= 10 and loaded == recorded
     assert "loaded the book run's weights" in text and "⚠ PRETRAINED" not in text
+
+
+def test_an_asset_that_would_write_outside_its_folder_is_refused(recorded, monkeypatch, capsys,
+                                                                tmp_path):
+    """A downloaded zip naming ``../`` paths (checksum and all made to match) unpacks nothing."""
+    import hashlib
+    import zipfile
+
+    asset = recorded["assets"] / recorded["manifest"]["asset"]
+    with zipfile.ZipFile(asset, "w") as zf:
+        zf.writestr("../escaped.npz", b"x")
+    manifest_file = tmp_path / "results" / "99_test" / "weights-smoke.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["sha256"] = hashlib.sha256(asset.read_bytes()).hexdigest()
+    manifest_file.write_text(json.dumps(manifest))
+    monkeypatch.setenv(pretrained.WEIGHTS_DIR_ENV_VAR, str(recorded["assets"]))
+    pretrained.configure("99_test", "smoke", True)
+    log = train(model(), X, Y, epochs=1, batch_size=40, label="XCov (γ = 10)")
+    out = capsys.readouterr().out
+    assert "unexpected file '../escaped.npz'" in out and log.epochs == 1, out
+    cache = tmp_path / "keras" / "datasets" / "weights"
+    assert not list(tmp_path.rglob("escaped.npz")) and not list(cache.glob("*/*.npz"))
