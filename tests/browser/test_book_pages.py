@@ -94,6 +94,13 @@ def serving() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def book():
+    """The built book on 127.0.0.1, for one test module (no screenshots are touched)."""
+    with serving() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def server():
     if not (NODE_MODULES / "mathjax" / "es5" / "tex-mml-chtml.js").is_file():
         pytest.fail("MathJax for the offline test is missing: `make browser-test` installs "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_book_pages import PAGES, WIDTHS, browser  # noqa: F401
+from test_book_pages import PAGES, WIDTHS, book, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

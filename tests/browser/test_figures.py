@@ -19,7 +19,7 @@ gives, counted across the whole book).
 from __future__ import annotations
 
 import pytest
-from test_book_pages import PAGES, WIDTHS, _open, browser  # noqa: F401
+from test_book_pages import PAGES, WIDTHS, _open, book, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

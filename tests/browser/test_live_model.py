@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_book_pages import HTML, SHOTS, chromium
+from test_book_pages import HTML, SHOTS, book, chromium  # noqa: F401
 
 from tools import browser_models as bm
 
@@ -173,7 +173,7 @@ def _check_drawing(driver, root, chapter: str, strokes, touch: bool) -> int:
 
 
 @pytest.mark.parametrize("chapter", EXPLORERS)
-def test_weights_load_on_first_interaction_and_never_leave_the_origin(book, driver, chapter):
+def test_weights_load_on_first_interaction_and_never_leave_the_origin(book, driver, chapter):  # noqa: F811
     root = _open(driver, book + EXPLORERS[chapter], 1280, chapter)
     time.sleep(0.5)
     first = _requests(driver)
@@ -210,7 +210,7 @@ def test_weights_load_on_first_interaction_and_never_leave_the_origin(book, driv
 
 
 @pytest.mark.parametrize("chapter", EXPLORERS)
-def test_digits_and_sliders_draw_what_keras_draws(book, driver, chapter):
+def test_digits_and_sliders_draw_what_keras_draws(book, driver, chapter):  # noqa: F811
     d, ref = _description(chapter), _reference(chapter)
     root = _open(driver, book + EXPLORERS[chapter], 1280, chapter)
     mean, std = np.array(d["style"]["mean"]), np.array(d["style"]["std"])
@@ -244,7 +244,7 @@ def test_digits_and_sliders_draw_what_keras_draws(book, driver, chapter):
 
 
 @pytest.mark.parametrize("chapter", EXPLORERS)
-def test_every_control_changes_the_image(book, driver, chapter):
+def test_every_control_changes_the_image(book, driver, chapter):  # noqa: F811
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
@@ -292,7 +292,7 @@ def test_every_control_changes_the_image(book, driver, chapter):
 
 
 @pytest.mark.parametrize("chapter", EXPLORERS)
-def test_a_finger_draws_on_a_phone(book, driver, chapter):
+def test_a_finger_draws_on_a_phone(book, driver, chapter):  # noqa: F811
     root = _open(driver, book + EXPLORERS[chapter], 390, chapter)
     width = driver.execute_script("return arguments[0].getBoundingClientRect().right;", root)
     assert width <= 390, "the explorer is wider than a 390 px phone"
