@@ -4,15 +4,16 @@
 // this script turns it into an explorer (style sliders, digit buttons, a 2-D pad, a
 // drawing pad) whose images are computed here, from the weights that
 // `python -m tools.browser_models` exported after the book run into
-// _static/live_models/ (format "hidden-factors-live-model/1", documented there).
+// _static/live_models/ (format "hidden-factors-live-model/2", documented there).
 // Nothing leaves the page's origin. The small description (<chapter>.json) is read
 // once the page has loaded; the weights only on the reader's first interaction
 // (the decoder first; the encoder when a digit is drawn or a test image asked for).
 // On pages without the placeholder the script does nothing.
 //
 // The forward pass is plain JavaScript: each layer of the description is one entry
-// of OPS, applied to a flat Float32Array. New layers (a folded batch
-// normalisation, conv2d, upsampling) are new entries there and in the exporter.
+// of OPS (dense, with any batch normalisation folded in by the exporter; conv2d;
+// upsample; relu, sigmoid, softmax), applied to a flat, channels-last Float32Array.
+// A new layer is a new entry there and in the exporter.
 // Why not a library (npm, December 2026): onnxruntime-web 1.31.1's smallest
 // WebAssembly build is ort.wasm.min.js (54 kB) + ort-wasm-simd-threaded.mjs (25 kB)
 // + a 14.8 MB .wasm (3.8 MB gzipped); TensorFlow.js 4.22.0 is tf.min.js, 1.47 MB
@@ -22,7 +23,7 @@
 (function () {
   "use strict";
 
-  var FORMAT = "hidden-factors-live-model/1";
+  var FORMAT = "hidden-factors-live-model/2";
   var SIGMAS = 3;  // sliders reach this many standard deviations either side
   var BASE = (function () {
     var src = document.currentScript && document.currentScript.src;
@@ -62,8 +63,9 @@
   }
 
   // -------------------------------------------------------------------- layers
-  // Each op: function (layer, x) -> y, on flat Float32Arrays. A dense layer's kernel
-  // is (in, out) row-major, as Keras stores it; sums are kept in float64.
+  // Each op: function (layer, x) -> y, on flat Float32Arrays (images row-major,
+  // channels last). Kernels are row-major as Keras stores them: dense (in, out),
+  // conv2d (kh, kw, in channels, out channels); sums are kept in float64.
   var OPS = {
     dense: function (layer, x) {
       var n = layer.in, m = layer.out, w = layer.w, acc = new Float64Array(m);
@@ -79,6 +81,58 @@
       var y = new Float32Array(m);
       for (var k = 0; k < m; k++) {
         y[k] = acc[k] + layer.b[k];
+      }
+      return y;
+    },
+    conv2d: function (layer, x) {
+      var ih = layer.in[0], iw = layer.in[1], c = layer.in[2];
+      var oh = layer.out[0], ow = layer.out[1], f = layer.out[2];
+      var kh = layer.kernel_size[0], kw = layer.kernel_size[1];
+      var sh = layer.strides[0], sw = layer.strides[1], top = layer.pad[0], left = layer.pad[1];
+      var w = layer.w, y = new Float32Array(oh * ow * f), acc = new Float64Array(f);
+      for (var oy = 0; oy < oh; oy++) {
+        for (var ox = 0; ox < ow; ox++) {
+          acc.fill(0);
+          for (var ky = 0; ky < kh; ky++) {
+            var iy = oy * sh - top + ky;
+            if (iy < 0 || iy >= ih) {
+              continue;  // outside the image: a zero
+            }
+            for (var kx = 0; kx < kw; kx++) {
+              var ix = ox * sw - left + kx;
+              if (ix < 0 || ix >= iw) {
+                continue;
+              }
+              var xi = (iy * iw + ix) * c, wk = (ky * kw + kx) * c * f;
+              for (var ci = 0; ci < c; ci++) {
+                var v = x[xi + ci];
+                if (v === 0) {
+                  continue;
+                }
+                for (var fo = 0, row = wk + ci * f; fo < f; fo++) {
+                  acc[fo] += v * w[row + fo];
+                }
+              }
+            }
+          }
+          for (var k = 0, o = (oy * ow + ox) * f; k < f; k++) {
+            y[o + k] = acc[k] + layer.b[k];
+          }
+        }
+      }
+      return y;
+    },
+    upsample: function (layer, x) {  // nearest neighbour: each pixel repeated
+      var ih = layer.in[0], iw = layer.in[1], c = layer.in[2];
+      var fh = layer.factor[0], fw = layer.factor[1], ow = iw * fw;
+      var y = new Float32Array(ih * fh * ow * c);
+      for (var oy = 0; oy < ih * fh; oy++) {
+        for (var ox = 0; ox < ow; ox++) {
+          var from = (Math.floor(oy / fh) * iw + Math.floor(ox / fw)) * c;
+          for (var k = 0; k < c; k++) {
+            y[(oy * ow + ox) * c + k] = x[from + k];
+          }
+        }
       }
       return y;
     },
@@ -162,7 +216,12 @@
           var net = d.networks[name];
           self.networks[name] = self.file(net.file).then(function (buffer) {
             return {layers: net.layers.map(function (l) {
-              var out = {op: l.op, in: l.in, out: l.out};
+              var out = {};
+              Object.keys(l).forEach(function (k) {
+                if (k !== "kernel" && k !== "bias") {
+                  out[k] = l[k];
+                }
+              });
               if (l.kernel) {
                 out.w = tensor(buffer, l.kernel, d.dtype);
                 out.b = tensor(buffer, l.bias, d.dtype);
@@ -184,11 +243,11 @@
     var self = this;
     return this.describe().then(function (d) {
       return self.need([d.decode.network]).then(function (n) {
-        var net = n[d.decode.network];
+        var net = n[d.decode.network], codes = d.decode.content;
         return function (digit, style) {  // -> Float32Array of pixels in [0, 1]
-          var x = new Float32Array(d.num_classes + style.length);
-          x[digit] = 1;
-          x.set(style, d.num_classes);
+          var content = codes[digit], x = new Float32Array(content.length + style.length);
+          x.set(content);
+          x.set(style, content.length);
           return run(net, x);
         };
       });
@@ -198,11 +257,21 @@
   Model.prototype.encoder = function () {
     var self = this;
     return this.describe().then(function (d) {
-      var e = d.encode;
-      return self.need([e.body, e.content, e.style]).then(function (n) {
-        return function (pixels) {  // -> {probs, style}
-          var h = run(n[e.body], pixels);
-          return {probs: run(n[e.content], h), style: run(n[e.style], h)};
+      var e = d.encode, names = e.probs.concat(e.style).filter(function (v, i, all) {
+        return all.indexOf(v) === i;
+      });
+      return self.need(names).then(function (n) {
+        return function (pixels) {  // -> {probs, style}; shared first networks run once
+          var seen = {};
+          function chain(list) {
+            var h = pixels;
+            list.forEach(function (name, i) {
+              var key = list.slice(0, i + 1).join(">");
+              h = seen[key] || (seen[key] = run(n[name], h));
+            });
+            return h;
+          }
+          return {probs: chain(e.probs), style: chain(e.style)};
         };
       });
     });

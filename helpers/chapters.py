@@ -84,12 +84,18 @@ class LiveModel:
     ``key``: the ``train()`` call of the book run whose weights it shows (its label's
     slug and occurrence, :func:`helpers.pretrained.next_key`); ``build``: a fresh,
     untrained model of the same architecture; ``title``: what the page calls it.
+    ``probs`` and ``style``: the model's sub-networks (attribute paths, applied in
+    turn to an image) that give the class probabilities and the style code;
+    ``decoder``: the one that draws ``[content, style]``.
     ``python -m tools.browser_models`` exports it after the book run.
     """
 
     key: str
     build: Callable[[], Any]
     title: str
+    probs: tuple[str, ...] = ("body", "to_y")
+    style: tuple[str, ...] = ("body", "to_z")
+    decoder: str = "decoder"
 
 
 @dataclass(frozen=True)

@@ -40,27 +40,49 @@ def test_every_declared_model_with_an_export_is_committed_whole():
 
 @pytest.mark.parametrize("chapter", COMMITTED)
 def test_layers_chain_and_fit_their_files(chapter):
+    """Every network's layers chain shape to shape, from its input to its output; every
+    tensor lies inside its file; the encode chains and the decoder fit each other."""
     d = _description(chapter)
     size = {"float16": 2, "float32": 4}[d["dtype"]]
     n_pixels = int(np.prod(d["image_shape"]))
-    widths = {"body": n_pixels, "decoder": d["num_classes"] + d["style_dim"]}
     for name, net in d["networks"].items():
-        width = widths.get(name)
+        shape = list(net["input"])
         file_bytes = d["files"][net["file"]]["bytes"]
         for layer in net["layers"]:
-            assert layer["op"] in {"dense", "relu", "sigmoid", "softmax", "linear"}
-            if layer["op"] != "dense":
-                continue
-            if width is not None:
-                assert layer["in"] == width, f"{name}: a layer reads {layer['in']}, not {width}"
-            assert layer["kernel"]["shape"] == [layer["in"], layer["out"]]
-            assert layer["bias"]["shape"] == [layer["out"]]
-            for t in (layer["kernel"], layer["bias"]):
-                assert t["offset"] % bm.ALIGN == 0
-                assert t["offset"] + size * int(np.prod(t["shape"])) <= file_bytes
-            width = layer["out"]
-    out = [lay for lay in d["networks"]["decoder"]["layers"] if lay["op"] == "dense"][-1]
-    assert out["out"] == n_pixels
+            op = layer["op"]
+            assert op in {"dense", "conv2d", "upsample", "relu", "sigmoid", "softmax",
+                          "linear"}, f"{name}: unknown op {op}"
+            if op == "dense":
+                assert [int(np.prod(shape))] == [layer["in"]], f"{name}: reads {layer['in']}"
+                assert layer["kernel"]["shape"] == [layer["in"], layer["out"]]
+                assert layer["bias"]["shape"] == [layer["out"]]
+                shape = [layer["out"]]
+            elif op in ("conv2d", "upsample"):
+                assert int(np.prod(layer["in"])) == int(np.prod(shape)), f"{name}: {op} input"
+                shape = list(layer["out"])
+                if op == "conv2d":
+                    kh, kw = layer["kernel_size"]
+                    assert layer["kernel"]["shape"] == [kh, kw, layer["in"][2], shape[2]]
+                else:
+                    assert shape == [layer["in"][0] * layer["factor"][0],
+                                     layer["in"][1] * layer["factor"][1], layer["in"][2]]
+            for t in (layer.get("kernel"), layer.get("bias")):
+                if t:
+                    assert t["offset"] % bm.ALIGN == 0
+                    assert t["offset"] + size * int(np.prod(t["shape"])) <= file_bytes
+        assert int(np.prod(shape)) == int(np.prod(net["output"])), name
+    nets = d["networks"]
+    for chain, width in (("probs", d["num_classes"]), ("style", d["style_dim"])):
+        names = d["encode"][chain]
+        assert int(np.prod(nets[names[0]]["input"])) == n_pixels
+        for a, b in zip(names, names[1:], strict=False):
+            assert nets[a]["output"] == nets[b]["input"], f"{a} -> {b}"
+        assert nets[names[-1]]["output"] == [width]
+    content = np.array(d["decode"]["content"])
+    decoder = nets[d["decode"]["network"]]
+    assert content.shape[0] == d["num_classes"]
+    assert decoder["input"] == [content.shape[1] + d["style_dim"]]
+    assert int(np.prod(decoder["output"])) == n_pixels
     t = d["test_images"]
     assert t["offset"] + t["count"] * n_pixels <= d["files"][t["file"]]["bytes"]
     assert len(t["labels"]) == t["count"]
@@ -162,10 +184,50 @@ def test_an_unknown_chapter_or_layer_is_refused(tmp_path):
 
     with pytest.raises(bm.ExportError, match="no browser model is declared"):
         bm.export("99_nothing", tmp_path, tmp_path)
-    net = keras.Sequential([keras.layers.Dense(3), keras.layers.Dropout(0.5)])
+    net = keras.Sequential([keras.layers.Dense(3), keras.layers.LayerNormalization()])
     net.build((None, 4))
     with pytest.raises(bm.ExportError, match="has no browser version yet"):
-        bm.network_ops(net)
+        bm.network_ops(net, (4,))
+    net = keras.Sequential([keras.layers.Conv2D(2, 3), keras.layers.BatchNormalization()])
+    net.build((None, 6, 6, 1))
+    with pytest.raises(bm.ExportError, match="does not follow a Dense"):
+        bm.network_ops(net, (6, 6, 1))
+
+
+@pytest.mark.parametrize("size", [28, 7])
+def test_convolutions_upsampling_and_folded_batch_norm_compute_what_keras_computes(size):
+    """A network with every op the page runs, trained-looking batch-norm statistics and
+    strided "same" convolutions (TensorFlow pads the odd pixel at the bottom and right):
+    the page's arithmetic equals Keras's in inference mode."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    L = keras.layers
+    net = keras.Sequential([
+        L.Conv2D(4, 5, strides=2, padding="same", activation="relu"),
+        L.Conv2D(3, 3, strides=2, padding="valid"), L.Flatten(), L.Dense(16),
+        L.BatchNormalization(epsilon=0.01), L.Activation("relu"), L.Dropout(0.5),
+        L.Dense(4 * 4 * 2, activation="relu"), L.Reshape((4, 4, 2)), L.UpSampling2D(2),
+        L.Conv2D(2, 3, padding="same", activation="sigmoid"), L.Flatten(),
+        L.Dense(10, activation="softmax")])
+    net.build((None, size, size, 1))
+    bn = net.layers[4]
+    rng = np.random.default_rng(0)
+    bn.moving_mean.assign(rng.normal(0, 2, 16).astype("float32"))
+    bn.moving_variance.assign(rng.uniform(0.1, 4, 16).astype("float32"))
+    bn.gamma.assign(rng.normal(1, 0.5, 16).astype("float32"))
+    bn.beta.assign(rng.normal(0, 1, 16).astype("float32"))
+    x = rng.uniform(0, 1, (8, size, size, 1)).astype("float32")
+    ops = bm.network_ops(net, (size, size, 1))
+    assert [o["op"] for o, _ in ops] == ["conv2d", "relu", "conv2d", "dense", "relu", "dense",
+                                         "relu", "upsample", "conv2d", "sigmoid", "dense",
+                                         "softmax"]
+    assert ops[0][0]["pad"] == {28: [1, 1], 7: [2, 2]}[size]  # 28: 1 before, 2 after
+    layers = [o for o, _ in ops]
+    arrays = {id(o): a for o, a in ops if a}
+    got = bm.forward(layers, arrays, x.reshape(8, -1))
+    want = np.asarray(net(x, training=False))
+    assert np.abs(got - want).max() < 1e-5, np.abs(got - want).max()
 
 
 def test_the_zip_is_read_not_unpacked(tmp_path):

@@ -6,35 +6,52 @@
 The book run of a chapter leaves its trained weights in
 ``_build/weights/<chapter>-book-weights.zip`` (:mod:`helpers.pretrained`: one ``.npz``
 per ``train()`` call).  This command rebuilds the chapter's model in Keras, loads the
-weights of its main call, and writes, into ``_static/live_models/`` (copied into the
-built book as it is; nothing is fetched from elsewhere at read time):
+weights of the call its ``CHAPTER.live_model`` names, and writes, into
+``_static/live_models/`` (copied into the built book as it is; nothing is fetched from
+elsewhere at read time):
 
 ``<chapter>.json``
     the model's description, format :data:`FORMAT` (documented below);
 ``<chapter>-decoder.bin`` and ``<chapter>-encoder.bin``
     the weights, little-endian, in the dtype the description names; the encoder file
-    also holds a few dozen test images (``uint8``, row-major 28x28) for the page's
-    "random test image" button.  The page loads the decoder on its first interaction
-    and the encoder only when the reader draws or asks for a test image;
+    also holds a few dozen test images (``uint8``, row-major, channels last) for the
+    page's "random test image" button.  The page loads the decoder on its first
+    interaction and the encoder only when the reader draws or asks for a test image;
 ``<chapter>.reference.json``
     what Keras computes for a few fixed inputs, for the tests (never loaded by the page).
 
 All files are committed, so the book builds from a clean clone without the zip; run the
 command again after every book run of the chapter (it rewrites only what changed).
 
-**Format** (``hidden-factors-live-model/1``).  The description holds ``networks``: each
-a list of layers applied in order to a flat vector, in a ``file``.  A layer is
-``{"op": "dense", "in": n, "out": m, "kernel": T, "bias": T}`` with ``T = {"offset":
-bytes, "shape": [...]}`` into the file (kernel ``(in, out)`` row-major, as Keras stores
-it), or an activation ``{"op": "relu" | "sigmoid" | "softmax" | "linear"}``.  Later ops
-(a folded batch normalisation, ``conv2d``, ``upsample``) will be new ``op`` names; a
-page that meets an op it does not know refuses the model.  ``encode`` says which
-networks read an image (``body``, then the ``content`` and ``style`` heads);
-``decode`` which network reads ``[content, style]``.  ``style`` holds each style unit's
-mean and standard deviation over the test images, ``scatter`` a sample of test codes
-(for the 2-D pad), ``test_images`` where the shipped images are and their labels,
-``fidelity`` the largest difference between these weights (in float32 arithmetic) and
-Keras on the first :data:`N_FIDELITY` test images, each redrawn as every digit.
+**Format** (``hidden-factors-live-model/2``).  ``networks`` maps a name to a list of
+``layers`` applied in order to one image or vector, held flat (row-major, channels
+last), with the ``input`` and ``output`` shapes of the whole network; its weights are
+in ``file``.  A tensor ``T`` is ``{"offset": bytes, "shape": [...]}`` into that file.
+The layers:
+
+- ``{"op": "dense", "in": n, "out": m, "kernel": T (n, m), "bias": T (m)}``: a Keras
+  ``Dense``, with a ``BatchNormalization`` that follows it folded in (inference mode:
+  ``kernel * g`` and ``(bias - mean) * g + beta``, ``g = gamma / sqrt(var + eps)``);
+- ``{"op": "conv2d", "in": [h, w, c], "out": [h', w', f], "kernel_size": [kh, kw],
+  "strides": [sh, sw], "pad": [top, left], "kernel": T (kh, kw, c, f), "bias": T (f)}``:
+  a Keras ``Conv2D``; input pixels outside the image count as zero (``"same"``
+  padding puts the odd pixel at the bottom and right, as TensorFlow does);
+- ``{"op": "upsample", "in": [h, w, c], "out": [h * fh, w * fw, c], "factor": [fh, fw]}``:
+  nearest-neighbour ``UpSampling2D``;
+- an activation, ``{"op": "relu" | "sigmoid" | "softmax" | "linear"}``.
+
+``Flatten``, ``Reshape`` and ``Dropout`` (an identity at inference) need no op.  A page
+that meets an op it does not know refuses the model.  ``encode`` names the chains of
+networks that read an image: ``probs`` ends in the class probabilities, ``style`` in
+the style code (chains may share their first networks).  ``decode`` names the
+``network`` that reads ``[content, style]`` and holds ``content``, one content code per
+digit: the one-hot vector for a class code, the mean code of the digit's training
+images for models whose content is a learnt vector (``content_about`` says which).
+``style`` holds each style unit's mean and standard deviation over the test images,
+``scatter`` a sample of test codes (for the 2-D pad), ``test_images`` where the shipped
+images are and their labels, ``fidelity`` the largest difference between these weights
+(in float32 arithmetic) and Keras on the first :data:`N_FIDELITY` test images, each
+redrawn as every digit.
 """
 
 from __future__ import annotations
@@ -56,7 +73,7 @@ from helpers import pretrained
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "_static" / "live_models"
 WEIGHTS_DIR = ROOT / pretrained.BUILD_DIR
-FORMAT = "hidden-factors-live-model/1"
+FORMAT = "hidden-factors-live-model/2"
 #: the largest pixel difference (in [0, 1]) float16 weights may cause against Keras
 #: for float16 to be chosen; half of the 1/255 the browser test allows
 FLOAT16_BUDGET = 0.5 / 255
@@ -120,51 +137,166 @@ def build_model(live, meta: dict, arrays: list[np.ndarray]):
     return model
 
 
-def _layers(network) -> list:
+def network(model, path: str):
+    """The sub-network at attribute ``path`` of ``model`` (e.g. ``"content.s_encoder"``)."""
+    obj = model
+    for part in path.split("."):
+        if not hasattr(obj, part):
+            raise ExportError(f"{type(model).__name__} has no {path!r} (its live_model "
+                              "names a network the model does not have).")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _layers(net) -> list:
     """The layers of a Keras Sequential, nested Sequentials flattened."""
     import keras
 
     out = []
-    for layer in network.layers:
+    for layer in net.layers:
         out += _layers(layer) if isinstance(layer, keras.Sequential) else [layer]
     return out
 
 
-def network_ops(network) -> list[tuple[dict, list[np.ndarray]]]:
-    """Each layer of ``network`` as ``(op, arrays)``: what the page computes."""
+def _same_pad(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """``(output size, padding before)`` of TensorFlow's ``"same"`` padding."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return out, total // 2
+
+
+def network_ops(net, input_shape) -> list[tuple[dict, list[np.ndarray]]]:
+    """Each layer of ``net`` as ``(op, arrays)``, what the page computes, for inputs of
+    ``input_shape`` (a tuple without the batch axis)."""
     from keras import layers
 
+    shape = tuple(int(d) for d in input_shape)
     ops: list[tuple[dict, list[np.ndarray]]] = []
-    for layer in _layers(network):
-        if isinstance(layer, layers.Flatten | layers.Reshape):
-            continue  # the page works on flat row-major vectors (channels last)
+
+    def activation(layer) -> None:
+        act = layer.activation.__name__
+        if act not in {"relu", "sigmoid", "softmax", "linear"}:
+            raise ExportError(f"activation {act!r} of layer {layer.name} has no browser "
+                              "version yet: add it to network_ops and to _static/live_model.js.")
+        if act != "linear":
+            ops.append(({"op": act}, []))
+
+    for layer in _layers(net):
+        if isinstance(layer, layers.Dropout):
+            continue  # an identity at inference
+        if isinstance(layer, layers.Flatten):
+            shape = (int(np.prod(shape)),)
+            continue  # the page holds every tensor flat, row-major, channels last
+        if isinstance(layer, layers.Reshape):
+            target = tuple(int(d) for d in layer.target_shape)
+            if int(np.prod(target)) != int(np.prod(shape)):
+                raise ExportError(f"layer {layer.name} reshapes {shape} to {target}.")
+            shape = target
+            continue
         if isinstance(layer, layers.Dense):
-            kernel, bias = (np.asarray(w.numpy(), np.float32) for w in layer.weights)
+            if len(shape) != 1:
+                raise ExportError(f"Dense layer {layer.name} reads a {shape} tensor; the "
+                                  "page's dense op reads vectors (add a Flatten).")
+            kernel = np.asarray(layer.kernel.numpy(), np.float32)
+            bias = (np.asarray(layer.bias.numpy(), np.float32) if layer.use_bias
+                    else np.zeros(kernel.shape[1], np.float32))
             ops.append(({"op": "dense", "in": int(kernel.shape[0]),
                          "out": int(kernel.shape[1])}, [kernel, bias]))
-            act = layer.activation.__name__
-            if act != "linear":
-                ops.append(({"op": act}, []))
+            shape = (int(kernel.shape[1]),)
+            activation(layer)
+            continue
+        if isinstance(layer, layers.BatchNormalization):
+            if not ops or ops[-1][0]["op"] != "dense" or len(shape) != 1:
+                raise ExportError(f"BatchNormalization {layer.name} does not follow a Dense "
+                                  "layer directly: the page folds it into that layer.")
+            var = np.asarray(layer.moving_variance.numpy(), np.float64)
+            mean = np.asarray(layer.moving_mean.numpy(), np.float64)
+            gamma = (np.asarray(layer.gamma.numpy(), np.float64) if layer.scale
+                     else np.ones_like(var))
+            beta = (np.asarray(layer.beta.numpy(), np.float64) if layer.center
+                    else np.zeros_like(var))
+            g = gamma / np.sqrt(var + layer.epsilon)
+            op, (kernel, bias) = ops[-1]
+            ops[-1] = (op, [(kernel * g).astype(np.float32),
+                            ((bias - mean) * g + beta).astype(np.float32)])
             continue
         if isinstance(layer, layers.Activation):
-            ops.append(({"op": layer.activation.__name__}, []))
+            activation(layer)
+            continue
+        if isinstance(layer, layers.Conv2D) and type(layer) is layers.Conv2D:
+            if len(shape) != 3 or layer.data_format != "channels_last" \
+                    or tuple(layer.dilation_rate) != (1, 1) or layer.groups != 1:
+                raise ExportError(f"Conv2D {layer.name}: the page runs channels-last, "
+                                  "undilated, ungrouped convolutions on images only.")
+            kernel = np.asarray(layer.kernel.numpy(), np.float32)
+            bias = (np.asarray(layer.bias.numpy(), np.float32) if layer.use_bias
+                    else np.zeros(kernel.shape[-1], np.float32))
+            (kh, kw), (sh, sw) = layer.kernel_size, layer.strides
+            if layer.padding == "same":
+                (oh, top), (ow, left) = _same_pad(shape[0], kh, sh), _same_pad(shape[1], kw, sw)
+            else:
+                oh, ow, top, left = (shape[0] - kh) // sh + 1, (shape[1] - kw) // sw + 1, 0, 0
+            out = (oh, ow, int(kernel.shape[-1]))
+            ops.append(({"op": "conv2d", "in": list(shape), "out": list(out),
+                         "kernel_size": [int(kh), int(kw)], "strides": [int(sh), int(sw)],
+                         "pad": [int(top), int(left)]}, [kernel, bias]))
+            shape = out
+            activation(layer)
+            continue
+        if isinstance(layer, layers.UpSampling2D):
+            if layer.interpolation != "nearest" or len(shape) != 3:
+                raise ExportError(f"UpSampling2D {layer.name}: the page upsamples images "
+                                  "by repeating pixels (interpolation='nearest') only.")
+            fh, fw = (int(f) for f in layer.size)
+            out = (shape[0] * fh, shape[1] * fw, shape[2])
+            ops.append(({"op": "upsample", "in": list(shape), "out": list(out),
+                         "factor": [fh, fw]}, []))
+            shape = out
             continue
         raise ExportError(f"layer {layer.name} ({type(layer).__name__}) has no browser "
                           "version yet: add it to network_ops and to _static/live_model.js.")
-    for op, _ in ops:
-        if op["op"] not in {"dense", "relu", "sigmoid", "softmax", "linear"}:
-            raise ExportError(f"activation {op['op']!r} has no browser version yet.")
     return ops
 
 
+def output_shape(ops: list[tuple[dict, list]], input_shape) -> tuple[int, ...]:
+    """The shape the ops leave (their last shaped layer's output)."""
+    shape = tuple(int(d) for d in input_shape)
+    for op, _ in ops:
+        if "out" in op:
+            shape = tuple(op["out"]) if isinstance(op["out"], list) else (int(op["out"]),)
+    return shape
+
+
 # ------------------------------------------------------- the page's arithmetic
+def _conv2d(layer: dict, kernel: np.ndarray, bias: np.ndarray, h: np.ndarray) -> np.ndarray:
+    n = len(h)
+    (ih, iw, c), (oh, ow, f) = layer["in"], layer["out"]
+    (kh, kw), (sh, sw), (top, left) = layer["kernel_size"], layer["strides"], layer["pad"]
+    x = h.reshape(n, ih, iw, c)
+    bottom = max((oh - 1) * sh + kh - ih - top, 0)
+    right = max((ow - 1) * sw + kw - iw - left, 0)
+    x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    out = np.zeros((n, oh, ow, f), np.float32) + bias
+    for ky in range(kh):
+        for kx in range(kw):
+            patch = x[:, ky:ky + sh * (oh - 1) + 1:sh, kx:kx + sw * (ow - 1) + 1:sw, :]
+            out += patch @ kernel[ky, kx]
+    return out.reshape(n, -1)
+
+
 def forward(layers: list[dict], arrays: dict, x: np.ndarray) -> np.ndarray:
-    """What the page computes: ``layers`` (the description's) on rows ``x``, in float32."""
-    h = np.asarray(x, np.float32)
+    """What the page computes: ``layers`` (the description's) on flat rows ``x``, in float32."""
+    h = np.asarray(x, np.float32).reshape(len(x), -1)
     for layer in layers:
         op = layer["op"]
         if op == "dense":
             h = h @ arrays[id(layer)][0] + arrays[id(layer)][1]
+        elif op == "conv2d":
+            h = _conv2d(layer, *arrays[id(layer)], h)
+        elif op == "upsample":
+            (ih, iw, c), (fh, fw) = layer["in"], layer["factor"]
+            h = h.reshape(len(h), ih, iw, c).repeat(fh, axis=1).repeat(fw, axis=2)
+            h = h.reshape(len(h), -1)
         elif op == "relu":
             h = np.maximum(h, 0)
         elif op == "sigmoid":
@@ -177,14 +309,21 @@ def forward(layers: list[dict], arrays: dict, x: np.ndarray) -> np.ndarray:
     return h.astype(np.float32)
 
 
+WEIGHTED = ("dense", "conv2d")
+
+
 def load_export(description: dict, folder: Path) -> dict:
     """``{id(layer): [kernel, bias]}`` read back from the written binaries (float32)."""
+    blobs = {name: (Path(folder) / name).read_bytes() for name in description["files"]}
+    return _arrays_from_blobs(description, blobs)
+
+
+def _arrays_from_blobs(description: dict, blobs: dict[str, bytes]) -> dict:
     out = {}
     for net in description["networks"].values():
-        data = (Path(folder) / net["file"]).read_bytes()
         for layer in net["layers"]:
-            if layer["op"] == "dense":
-                out[id(layer)] = [_tensor(data, layer[k], description["dtype"])
+            if layer["op"] in WEIGHTED:
+                out[id(layer)] = [_tensor(blobs[net["file"]], layer[k], description["dtype"])
                                   for k in ("kernel", "bias")]
     return out
 
@@ -196,24 +335,32 @@ def _tensor(data: bytes, t: dict, dtype: str) -> np.ndarray:
     return arr.astype(np.float32).reshape(t["shape"])
 
 
+def _chain(description: dict, arrays: dict, names: list[str], x: np.ndarray) -> np.ndarray:
+    for name in names:
+        x = forward(description["networks"][name]["layers"], arrays, x)
+    return x
+
+
 def encode_np(description: dict, arrays: dict, x: np.ndarray) -> tuple[np.ndarray, ...]:
     """``(class probabilities, style)`` of flat images ``x`` as the page computes them."""
-    nets, enc = description["networks"], description["encode"]
-    h = forward(nets[enc["body"]]["layers"], arrays, x)
-    return (forward(nets[enc["content"]]["layers"], arrays, h),
-            forward(nets[enc["style"]]["layers"], arrays, h))
+    enc = description["encode"]
+    return (_chain(description, arrays, enc["probs"], x),
+            _chain(description, arrays, enc["style"], x))
 
 
-def decode_np(description: dict, arrays: dict, digits, style: np.ndarray) -> np.ndarray:
-    """Flat images for one-hot ``digits`` and ``style`` as the page computes them."""
-    onehot = np.eye(description["num_classes"], dtype=np.float32)[np.asarray(digits)]
-    net = description["networks"][description["decode"]["network"]]
-    return forward(net["layers"], arrays, np.concatenate(
-        [onehot, np.asarray(style, np.float32)], axis=1))
+def decode_np(description: dict, arrays: dict, digits, style: np.ndarray,
+              batch: int = 500) -> np.ndarray:
+    """Flat images for ``digits`` (their content codes) and ``style``, as the page
+    computes them."""
+    content = np.asarray(description["decode"]["content"], np.float32)[np.asarray(digits)]
+    x = np.concatenate([content, np.asarray(style, np.float32)], axis=1)
+    layers = description["networks"][description["decode"]["network"]]["layers"]
+    return np.concatenate([forward(layers, arrays, x[i:i + batch])
+                           for i in range(0, len(x), batch)])
 
 
 # ----------------------------------------------------------------- writing
-def _pack(ops: list[tuple[dict, list[np.ndarray]]], dtype: str, file: str,
+def _pack(ops: list[tuple[dict, list[np.ndarray]]], dtype: str,
           extra: bytes = b"") -> tuple[list[dict], bytes, int]:
     """The layers' descriptions and their binary (``extra`` appended at the end)."""
     out = io.BytesIO()
@@ -231,26 +378,60 @@ def _pack(ops: list[tuple[dict, list[np.ndarray]]], dtype: str, file: str,
     return layers, out.getvalue(), extra_offset
 
 
+def _keras_codes(model, x: np.ndarray, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """Keras's class probabilities and style codes of images ``x`` (inference mode)."""
+    from keras import ops
+
+    probs, style = [], []
+    for i in range(0, len(x), batch):
+        xb = ops.convert_to_tensor(x[i:i + batch])
+        probs.append(np.asarray(model.classify(xb, training=False)))
+        style.append(np.asarray(model.encode(xb, training=False)[1]))
+    return np.concatenate(probs), np.concatenate(style)
+
+
+def _keras_decode(model, content: np.ndarray, style: np.ndarray, batch: int = 500) -> np.ndarray:
+    from keras import ops
+
+    return np.concatenate([
+        np.asarray(model.decode(ops.convert_to_tensor(content[i:i + batch]),
+                                ops.convert_to_tensor(style[i:i + batch]), training=False))
+        .reshape(len(content[i:i + batch]), -1) for i in range(0, len(content), batch)])
+
+
 def _fidelity(model, description: dict, arrays: dict, x: np.ndarray) -> dict:
     """Largest differences between the exported weights' arithmetic and Keras, on the
     test images: every image's class probabilities and style, and each image redrawn
     as every digit."""
-    from keras import ops
-
-    probs_k, z_k = (np.asarray(a) for a in model.heads(ops.convert_to_tensor(
-        x.reshape(-1, *model.image_shape)), training=False))
-    flat = x.reshape(len(x), -1)
-    probs_p, z_p = encode_np(description, arrays, flat)
+    probs_k, z_k = _keras_codes(model, x)
+    probs_p, z_p = encode_np(description, arrays, x.reshape(len(x), -1))
+    content = np.asarray(description["decode"]["content"], np.float32)
     worst = 0.0
-    n = description["num_classes"]
-    for d in range(n):
+    for d in range(description["num_classes"]):
         digits = np.full(len(x), d)
-        img_k = np.asarray(model.decode(model.content_for_label(digits), z_k)).reshape(len(x), -1)
+        img_k = _keras_decode(model, content[digits], z_k)
         img_p = decode_np(description, arrays, digits, z_k)
         worst = max(worst, float(np.abs(img_k - img_p).max()))
     return {"images": len(x), "pixel": worst,
             "probability": float(np.abs(probs_k - probs_p).max()),
             "style": float(np.abs(z_k - z_p).max())}
+
+
+def content_codes(model, data) -> tuple[np.ndarray, str]:
+    """One content code per digit and what it is: the model's own code for a label, or
+    (a model whose content is a learnt vector) the mean code of the digit's training
+    images (:func:`helpers.core.interface.fit_class_prototypes`)."""
+    from helpers.core.interface import fit_class_prototypes
+
+    labels = np.arange(model.num_classes)
+    try:
+        codes = np.asarray(model.content_for_label(labels), np.float32)
+        about = ("one-hot" if np.array_equal(codes, np.eye(model.num_classes)) else
+                 "the model's code for each digit")
+    except RuntimeError:  # no fixed code per class: the mean code of each digit
+        codes = np.asarray(fit_class_prototypes(model, data.x_train, data.y_train), np.float32)
+        about = f"the mean content code of each digit's {len(data.x_train):,} training images"
+    return codes, about
 
 
 def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DIR,
@@ -262,8 +443,6 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
     (the first ``n_fidelity`` test images, each redrawn as every digit) within
     :data:`FLOAT16_BUDGET` of Keras, else float32.
     """
-    from keras import ops
-
     from helpers.data import load_mnist
 
     models = live_models()
@@ -275,27 +454,45 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
     model = build_model(spec, meta, weights)
     data = load_mnist(test_size=None, data_dir=data_dir)
     x_test = data.x_test.astype(np.float32)
-    probs, z = (np.asarray(a) for a in model.heads(ops.convert_to_tensor(x_test),
-                                                   training=False))
+    probs, z = _keras_codes(model, x_test)
     rng = np.random.default_rng(0)
     shown = np.sort(rng.choice(len(x_test), N_TEST_IMAGES, replace=False))
     scatter = np.sort(rng.choice(len(x_test), N_SCATTER, replace=False))
     images = np.round(x_test[shown].reshape(N_TEST_IMAGES, -1) * 255).astype(np.uint8)
+    codes, codes_about = content_codes(model, data)
 
-    enc_ops = {"body": network_ops(model.body), "content": network_ops(model.to_y),
-               "style": network_ops(model.to_z)}
-    dec_ops = network_ops(model.decoder)
+    image_shape = tuple(model.image_shape)
+    nets: dict[str, tuple[str, list]] = {}  # name -> (file, ops)
+    shapes: dict[str, tuple] = {}
+    for chain in (spec.probs, spec.style):
+        shape = image_shape
+        for name in chain:
+            if name not in nets:
+                nets[name] = ("encoder", network_ops(network(model, name), shape))
+                shapes[name] = (shape, output_shape(nets[name][1], shape))
+            elif shapes[name][0] != shape:
+                raise ExportError(f"{name!r} reads {shapes[name][0]} in one chain and "
+                                  f"{shape} in another.")
+            shape = shapes[name][1]
+    decoder_in = (int(codes.shape[1]) + int(model.style_dim),)
+    nets[spec.decoder] = ("decoder", network_ops(network(model, spec.decoder), decoder_in))
+    shapes[spec.decoder] = (decoder_in, output_shape(nets[spec.decoder][1], decoder_in))
+    if shapes[spec.decoder][1] not in (image_shape, (int(np.prod(image_shape)),)):
+        raise ExportError(f"the decoder {spec.decoder!r} draws {shapes[spec.decoder][1]}, "
+                          f"not images of {image_shape}.")
+
     choices = ("float16", "float32") if dtype == "auto" else (dtype,)
     for choice in choices:
-        description, blobs = _describe(chapter, spec, meta, zip_sha, model, enc_ops, dec_ops, choice,
-                                       images, data.y_test[shown], z, data.y_test, scatter)
+        description, blobs = _describe(chapter, spec, meta, zip_sha, model, nets, shapes,
+                                       choice, codes, codes_about, images, data.y_test[shown],
+                                       z, data.y_test, scatter)
         arrays = _arrays_from_blobs(description, blobs)
         fidelity = _fidelity(model, description, arrays, x_test[:n_fidelity])
         if choice == "float32" or fidelity["pixel"] <= FLOAT16_BUDGET or dtype != "auto":
             break
     description["fidelity"] = {k: (round(v, 7) if isinstance(v, float) else v)
                                for k, v in fidelity.items()}
-    reference = _reference(model, description, x_test, shown, z)
+    reference = _reference(model, description, x_test, shown)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, blob in blobs.items():
@@ -307,20 +504,23 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
     return description
 
 
-def _describe(chapter, spec, meta, zip_sha, model, enc_ops, dec_ops, dtype, images, image_labels,
-              z, labels, scatter) -> tuple[dict, dict[str, bytes]]:
-    enc_file, dec_file = f"{chapter}-encoder.bin", f"{chapter}-decoder.bin"
+def _describe(chapter, spec, meta, zip_sha, model, nets, shapes, dtype, codes, codes_about,
+              images, image_labels, z, labels, scatter) -> tuple[dict, dict[str, bytes]]:
+    files = {"decoder": f"{chapter}-decoder.bin", "encoder": f"{chapter}-encoder.bin"}
     networks, blobs = {}, {}
-    dec_layers, blobs[dec_file], _ = _pack(dec_ops, dtype, dec_file)
-    networks["decoder"] = {"file": dec_file, "layers": dec_layers}
-    all_enc = [*enc_ops["body"], *enc_ops["content"], *enc_ops["style"]]
-    enc_layers, blobs[enc_file], img_offset = _pack(all_enc, dtype, enc_file,
-                                                   images.tobytes())
-    i = 0
-    for name in ("body", "content", "style"):
-        networks[name] = {"file": enc_file,
-                          "layers": enc_layers[i:i + len(enc_ops[name])]}
-        i += len(enc_ops[name])
+    for kind, file in files.items():
+        names = [n for n, (k, _) in nets.items() if k == kind]
+        ops = [op for n in names for op in nets[n][1]]
+        layers, blobs[file], extra_offset = _pack(
+            ops, dtype, images.tobytes() if kind == "encoder" else b"")
+        i = 0
+        for name in names:
+            count = len(nets[name][1])
+            networks[name] = {"file": file, "input": list(shapes[name][0]),
+                              "output": list(shapes[name][1]), "layers": layers[i:i + count]}
+            i += count
+        if kind == "encoder":
+            img_offset = extra_offset
     z_mean, z_std = z.mean(0), z.std(0)
     description = {
         "format": FORMAT, "chapter": chapter, "title": spec.title,
@@ -331,49 +531,37 @@ def _describe(chapter, spec, meta, zip_sha, model, enc_ops, dec_ops, dtype, imag
         "files": {name: {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
                   for name, b in sorted(blobs.items())},
         "networks": networks,
-        "encode": {"body": "body", "content": "content", "style": "style"},
-        "decode": {"network": "decoder", "inputs": ["content", "style"]},
+        "encode": {"probs": list(spec.probs), "style": list(spec.style)},
+        "decode": {"network": spec.decoder, "inputs": ["content", "style"],
+                   "content": [[round(float(v), 6) for v in row] for row in codes],
+                   "content_about": codes_about},
         "style": {"mean": [round(float(v), 5) for v in z_mean],
                   "std": [round(float(v), 5) for v in z_std]},
-        "scatter": {"style": [[round(float(v), 2) for v in row] for row in z[scatter]],
+        "scatter": {"style": [[round(float(v), 2) for v in row[:2]] for row in z[scatter]],
                     "labels": [int(v) for v in labels[scatter]]},
-        "test_images": {"file": enc_file, "offset": img_offset, "count": len(images),
+        "test_images": {"file": files["encoder"], "offset": img_offset, "count": len(images),
                         "dtype": "uint8", "labels": [int(v) for v in image_labels]},
     }
     return description, blobs
 
 
-def _arrays_from_blobs(description: dict, blobs: dict[str, bytes]) -> dict:
-    out = {}
-    for net in description["networks"].values():
-        for layer in net["layers"]:
-            if layer["op"] == "dense":
-                out[id(layer)] = [_tensor(blobs[net["file"]], layer[k], description["dtype"])
-                                  for k in ("kernel", "bias")]
-    return out
-
-
-def _reference(model, description: dict, x_test: np.ndarray, shown: np.ndarray,
-               z: np.ndarray) -> dict:
+def _reference(model, description: dict, x_test: np.ndarray, shown: np.ndarray) -> dict:
     """What Keras computes for fixed inputs: the tests compare the page with these."""
-    from keras import ops
-
     mean, std = np.array(description["style"]["mean"]), np.array(description["style"]["std"])
-    cases = [(3, mean), (7, mean + np.array([2.0, -1.5])[: len(mean)] * std),
-             (0, mean - 1.0 * std), (9, mean + np.array([-2.5, 2.5])[: len(mean)] * std)]
+    content = np.asarray(description["decode"]["content"], np.float32)
+    n = len(mean)
+    cases = [(3, mean), (7, mean + np.resize([2.0, -1.5], n) * std),
+             (0, mean - 1.0 * std), (9, mean + np.resize([-2.5, 2.5, 1.0], n) * std)]
     decode = []
     for digit, style in cases:
         style = np.round(style.astype(np.float32), 4)
-        img = np.asarray(model.decode(model.content_for_label(np.array([digit])),
-                                      ops.convert_to_tensor(style[None])))
+        img = _keras_decode(model, content[[digit]], style[None])
         decode.append({"digit": digit, "style": [float(v) for v in style],
                        "image": [round(float(v), 6) for v in img.reshape(-1)]})
     encode = []
     for k in (0, 1):
-        x = x_test[shown[k]][None]
-        probs, zz = (np.asarray(a) for a in model.heads(ops.convert_to_tensor(x)))
-        redrawn = np.asarray(model.decode(model.content_for_label(np.arange(10)),
-                                          np.repeat(zz, 10, axis=0)))
+        probs, zz = _keras_codes(model, x_test[shown[k]][None])
+        redrawn = _keras_decode(model, content, np.repeat(zz, len(content), axis=0))
         encode.append({"test_image": k, "probs": [round(float(v), 7) for v in probs[0]],
                        "style": [round(float(v), 6) for v in zz[0]],
                        "redrawn": [[round(float(v), 6) for v in r.reshape(-1)]
