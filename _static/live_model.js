@@ -136,6 +136,9 @@
       }
       return y;
     },
+    slice: function (layer, x) {  // units start .. stop - 1 (a code's content half)
+      return x.slice(layer.start, layer.stop);
+    },
     relu: function (layer, x) {
       return x.map(function (v) { return v > 0 ? v : 0; });
     },
@@ -244,11 +247,26 @@
     return this.describe().then(function (d) {
       return self.need([d.decode.network]).then(function (n) {
         var net = n[d.decode.network], codes = d.decode.content;
-        return function (digit, style) {  // -> Float32Array of pixels in [0, 1]
-          var content = codes[digit], x = new Float32Array(content.length + style.length);
+        // digit: a digit (its content code) or a content code itself -> pixels in [0, 1]
+        return function (digit, style) {
+          var content = typeof digit === "number" ? codes[digit] : digit;
+          var x = new Float32Array(content.length + style.length);
           x.set(content);
           x.set(style, content.length);
           return run(net, x);
+        };
+      });
+    });
+  };
+
+  // The other domain's content reader: image -> content code (the decoder's first input).
+  Model.prototype.otherContent = function () {
+    var self = this;
+    return this.describe().then(function (d) {
+      var names = d.other.content;
+      return self.need(names).then(function (n) {
+        return function (pixels) {
+          return names.reduce(function (h, name) { return run(n[name], h); }, pixels);
         };
       });
     });
@@ -277,10 +295,12 @@
     });
   };
 
-  Model.prototype.testImages = function () {
+  // The shipped test images (`which`: "other" for the other domain's), as pixels in [0, 1].
+  Model.prototype.testImages = function (which) {
     var self = this;
     return this.describe().then(function (d) {
-      var t = d.test_images, size = d.image_shape[0] * d.image_shape[1];
+      var t = which === "other" ? d.other.test_images : d.test_images;
+      var size = t.shape.reduce(function (a, b) { return a * b; }, 1);
       return self.file(t.file).then(function (buffer) {
         var bytes = new Uint8Array(buffer, t.offset, t.count * size);
         return t.labels.map(function (label, i) {
@@ -359,11 +379,11 @@
     return e;
   }
 
-  function imageCanvas(label, role) {
+  function imageCanvas(label, role, shape) {
     var box = el("figure", "hf-live-image");
     var c = el("canvas");
-    c.width = 28;
-    c.height = 28;
+    c.width = shape ? shape[1] : 28;
+    c.height = shape ? shape[0] : 28;
     c.dataset.role = role;
     c.setAttribute("role", "img");
     c.setAttribute("aria-label", label);
@@ -372,11 +392,16 @@
     return {box: box, canvas: c};
   }
 
+  // Pixels in [0, 1], row-major, channels last (1: grey, 3: colour), on a canvas of the
+  // image's size.
   function paint(canvas, pixels) {
-    var ctx = canvas.getContext("2d"), img = ctx.createImageData(28, 28);
-    for (var i = 0; i < 784; i++) {
-      var g = Math.round(Math.min(1, Math.max(0, pixels[i])) * 255);
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
+    var n = canvas.width * canvas.height, c = pixels.length / n;
+    var ctx = canvas.getContext("2d"), img = ctx.createImageData(canvas.width, canvas.height);
+    for (var i = 0; i < n; i++) {
+      for (var k = 0; k < 3; k++) {
+        var v = pixels[i * c + (c === 3 ? k : 0)];
+        img.data[4 * i + k] = Math.round(Math.min(1, Math.max(0, v)) * 255);
+      }
       img.data[4 * i + 3] = 255;
     }
     ctx.putImageData(img, 0, 0);
@@ -536,8 +561,53 @@
     if (info.style_dim !== 2) {
       this.padBox.hidden = true;
     }
+    if (info.other) {
+      this.buildOther(info.other, info.image_shape);
+    }
     this.drawPad();
     this.markDigit();
+  };
+
+  // A second domain (JADE's): one of its test images, its content drawn by this model.
+  Explorer.prototype.buildOther = function (other, shape) {
+    var self = this;
+    this.root.appendChild(el("p", "hf-live-label", "a " + other.title +
+                             " image, its content in the sliders' style:"));
+    var row = el("div", "hf-live-row hf-live-other");
+    var src = imageCanvas(other.title + " image", "other-input", other.image_shape);
+    var dst = imageCanvas("its content, drawn here", "other", shape);
+    this.otherIn = src.canvas;
+    this.otherOut = dst.canvas;
+    var side = el("div", "hf-live-side");
+    this.otherReadout = el("p", "hf-live-readout", "Take a " + other.title + " image: its " +
+                           "encoder reads the content, this model draws it.");
+    var b = el("button", "hf-live-button", "random " + other.title + " image");
+    b.type = "button";
+    b.dataset.action = "other";
+    b.addEventListener("click", function () { self.randomOther(); });
+    side.appendChild(this.otherReadout);
+    side.appendChild(b);
+    row.appendChild(src.box);
+    row.appendChild(dst.box);
+    row.appendChild(side);
+    this.root.appendChild(row);
+  };
+
+  Explorer.prototype.randomOther = function () {
+    var self = this, title = this.info.other.title;
+    Promise.all([this.model.testImages("other"), this.model.otherContent(),
+                 this.start()]).then(function (got) {
+      var images = got[0], pick = Math.floor(Math.random() * images.length);
+      if (self.root.dataset.otherImage !== undefined) {  // set by the tests: no chance
+        pick = Number(self.root.dataset.otherImage) % images.length;
+      }
+      paint(self.otherIn, images[pick].pixels);
+      self.otherContent = got[1](images[pick].pixels);
+      self.otherReadout.textContent = "A " + title + " image of a " + images[pick].label +
+        ": its content, drawn in the sliders' style.";
+      self.refresh();
+      self.root.dataset.otherDrawn = String(Number(self.root.dataset.otherDrawn || 0) + 1);
+    }, function (err) { self.fail(err); });
   };
 
   Explorer.prototype.style = function () {
@@ -580,8 +650,12 @@
       this.start();
       return;
     }
-    paint(this.out, this.decode(this.digit, this.style()));
+    var style = this.style();
+    paint(this.out, this.decode(this.digit, style));
     paint(this.ref, this.decode(this.digit, new Float32Array(this.info.style.mean)));
+    if (this.otherContent) {
+      paint(this.otherOut, this.decode(this.otherContent, style));
+    }
     if (!this.root.dataset.firstImage) {
       this.root.dataset.firstImage = String(performance.now());
     }
@@ -723,6 +797,11 @@
       self.readout.textContent = what + ": read as a " + best + " (" +
         Math.round(100 * code.probs[best]) + "% sure); style " + sig.join(", ") + ".";
       self.every.forEach(function (c, d) { paint(c, self.decode(d, code.style)); });
+      // the sliders take the image's style (beyond their ends, the exact value is kept)
+      self.sigmas = self.info.style.mean.map(function (m, u) {
+        return (code.style[u] - m) / self.info.style.std[u];
+      });
+      self.refresh();
       self.root.dataset.encoded = String(Number(self.root.dataset.encoded || 0) + 1);
     }, function (err) { self.fail(err); });
   };

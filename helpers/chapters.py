@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Chapter", "ChapterSpec", "LiveModel", "Target", "module_name", "notebook_titles", "short_title"]
+__all__ = ["Chapter", "ChapterSpec", "LiveModel", "OtherDomain", "Target", "module_name",
+           "notebook_titles", "short_title"]
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,15 @@ class LiveModel:
     ``key``: the ``train()`` call of the book run whose weights it shows (its label's
     slug and occurrence, :func:`helpers.pretrained.next_key`); ``build``: a fresh,
     untrained model of the same architecture; ``title``: what the page calls it.
-    ``probs`` and ``style``: the model's sub-networks (attribute paths, applied in
-    turn to an image) that give the class probabilities and the style code;
-    ``decoder``: the one that draws ``[content, style]``.
-    ``python -m tools.browser_models`` exports it after the book run.
+    ``probs`` and ``style``: the model's sub-networks (attribute paths such as
+    ``"content.s_encoder"`` or ``"encoders.abundant"``, applied in turn to an image; a
+    step ``"[a:b]"`` keeps units ``a`` to ``b - 1``) that give the class probabilities
+    and the style code; ``decoder``: the one that draws ``[content, style]``.
+    ``view``: for a model of several domains, the view (a ``DisentanglingModel``) whose
+    images the explorer reads and draws; ``other``: a second domain whose images it
+    redraws in that style. ``build`` returns the model with every weight created (for
+    most models a constructor is enough). ``python -m tools.browser_models`` exports
+    it after the book run.
     """
 
     key: str
@@ -96,6 +102,25 @@ class LiveModel:
     probs: tuple[str, ...] = ("body", "to_y")
     style: tuple[str, ...] = ("body", "to_z")
     decoder: str = "decoder"
+    view: Callable[[Any], Any] | None = None
+    other: OtherDomain | None = None
+
+
+@dataclass(frozen=True)
+class OtherDomain:
+    """A second image domain of a :class:`LiveModel` (JADE's scarce domain): the page
+    reads one of its test images' content (``content``, a chain of sub-networks as in
+    ``LiveModel.probs``) and draws it with the live model's decoder and style.
+
+    ``title``: what the page calls the domain; ``images``: its test images in ``[0, 1]``
+    and their labels (a function, called by the exporter only); ``view``: the model's
+    view of this domain, whose ``encode`` Keras runs for the fidelity check.
+    """
+
+    title: str
+    content: tuple[str, ...]
+    images: Callable[[], tuple[Any, Any]]
+    view: Callable[[Any], Any]
 
 
 @dataclass(frozen=True)

@@ -50,13 +50,16 @@ def test_layers_chain_and_fit_their_files(chapter):
         file_bytes = d["files"][net["file"]]["bytes"]
         for layer in net["layers"]:
             op = layer["op"]
-            assert op in {"dense", "conv2d", "upsample", "relu", "sigmoid", "softmax",
-                          "linear"}, f"{name}: unknown op {op}"
+            assert op in {"dense", "conv2d", "upsample", "slice", "relu", "sigmoid",
+                          "softmax", "linear"}, f"{name}: unknown op {op}"
             if op == "dense":
                 assert [int(np.prod(shape))] == [layer["in"]], f"{name}: reads {layer['in']}"
                 assert layer["kernel"]["shape"] == [layer["in"], layer["out"]]
                 assert layer["bias"]["shape"] == [layer["out"]]
                 shape = [layer["out"]]
+            elif op == "slice":
+                assert shape == [layer["in"]] and 0 <= layer["start"] < layer["stop"] <= shape[0]
+                shape = [layer["stop"] - layer["start"]]
             elif op in ("conv2d", "upsample"):
                 assert int(np.prod(layer["in"])) == int(np.prod(shape)), f"{name}: {op} input"
                 shape = list(layer["out"])
@@ -84,8 +87,17 @@ def test_layers_chain_and_fit_their_files(chapter):
     assert decoder["input"] == [content.shape[1] + d["style_dim"]]
     assert int(np.prod(decoder["output"])) == n_pixels
     t = d["test_images"]
+    assert t["shape"] == d["image_shape"]
     assert t["offset"] + t["count"] * n_pixels <= d["files"][t["file"]]["bytes"]
     assert len(t["labels"]) == t["count"]
+    if "other" in d:  # a second domain: its content chain feeds the decoder's content
+        other = d["other"]
+        assert nets[other["content"][0]]["input"] == other["image_shape"]
+        assert nets[other["content"][-1]]["output"] == [content.shape[1]]
+        t = other["test_images"]
+        size = int(np.prod(other["image_shape"]))
+        assert t["shape"] == other["image_shape"] and len(t["labels"]) == t["count"]
+        assert t["offset"] + t["count"] * size <= d["files"][t["file"]]["bytes"]
 
 
 @pytest.mark.parametrize("chapter", COMMITTED)
@@ -109,6 +121,16 @@ def test_the_exported_weights_compute_what_keras_computed(chapter):
         redrawn = bm.decode_np(d, arrays, np.arange(10), np.repeat(np.array([case["style"]]),
                                                                    10, axis=0))
         assert np.abs(redrawn - np.array(case["redrawn"])).max() <= 1 / 255
+    for case in ref.get("other", []):  # the other domain's content, in the average style
+        t = d["other"]["test_images"]
+        n = int(np.prod(t["shape"]))
+        raw = (bm.OUT_DIR / t["file"]).read_bytes()
+        x = np.frombuffer(raw, np.uint8, n, t["offset"] + case["test_image"] * n)[None] / 255
+        s = bm.other_content_np(d, arrays, x)
+        assert np.abs(s[0] - case["content"]).max() < 1e-2 * (1 + np.abs(case["content"]).max())
+        img = bm.decode_np(d, arrays, None, np.array([case["style"]]), content=s)
+        assert np.abs(img[0] - np.array(case["image"])).max() <= 1 / 255
+    assert ("other" in d) == ("other" in ref)
 
 
 # ------------------------------------------------------------ a scratch export

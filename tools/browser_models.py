@@ -61,6 +61,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -141,11 +142,45 @@ def network(model, path: str):
     """The sub-network at attribute ``path`` of ``model`` (e.g. ``"content.s_encoder"``)."""
     obj = model
     for part in path.split("."):
-        if not hasattr(obj, part):
+        if isinstance(obj, dict) and part in obj:
+            obj = obj[part]
+        elif hasattr(obj, part):
+            obj = getattr(obj, part)
+        else:
             raise ExportError(f"{type(model).__name__} has no {path!r} (its live_model "
                               "names a network the model does not have).")
-        obj = getattr(obj, part)
     return obj
+
+
+SLICE = re.compile(r"\[(\d+):(\d+)\]")
+
+
+def _chain_networks(model, chain, input_shape, nets: dict, shapes: dict, file: str) -> tuple:
+    """Add the networks of ``chain`` (read from ``input_shape``) to ``nets`` and
+    ``shapes``; return the chain's output shape. A step ``"[a:b]"`` becomes a network
+    of one ``slice`` op, named after the network before it."""
+    shape, before = tuple(input_shape), "input"
+    names = []
+    for step in chain:
+        cut = SLICE.fullmatch(step)
+        name = f"{before}{step}" if cut else step
+        if name not in nets:
+            if cut:
+                a, b = int(cut[1]), int(cut[2])
+                if len(shape) != 1 or not 0 <= a < b <= shape[0]:
+                    raise ExportError(f"{step} cuts a {shape} tensor (after {before}).")
+                ops = [({"op": "slice", "start": a, "stop": b, "in": shape[0],
+                         "out": b - a}, [])]
+            else:
+                ops = network_ops(network(model, step), shape)
+            nets[name] = (file, ops)
+            shapes[name] = (shape, output_shape(ops, shape))
+        elif shapes[name][0] != shape:
+            raise ExportError(f"{name!r} reads {shapes[name][0]} in one chain and "
+                              f"{shape} in another.")
+        shape, before = shapes[name][1], name
+        names.append(name)
+    return shape, names
 
 
 def _layers(net) -> list:
@@ -297,6 +332,8 @@ def forward(layers: list[dict], arrays: dict, x: np.ndarray) -> np.ndarray:
             (ih, iw, c), (fh, fw) = layer["in"], layer["factor"]
             h = h.reshape(len(h), ih, iw, c).repeat(fh, axis=1).repeat(fw, axis=2)
             h = h.reshape(len(h), -1)
+        elif op == "slice":
+            h = h[:, layer["start"]:layer["stop"]]
         elif op == "relu":
             h = np.maximum(h, 0)
         elif op == "sigmoid":
@@ -348,12 +385,18 @@ def encode_np(description: dict, arrays: dict, x: np.ndarray) -> tuple[np.ndarra
             _chain(description, arrays, enc["style"], x))
 
 
+def other_content_np(description: dict, arrays: dict, x: np.ndarray) -> np.ndarray:
+    """The content codes of the other domain's flat images ``x``, as the page computes them."""
+    return _chain(description, arrays, description["other"]["content"], x)
+
+
 def decode_np(description: dict, arrays: dict, digits, style: np.ndarray,
-              batch: int = 500) -> np.ndarray:
-    """Flat images for ``digits`` (their content codes) and ``style``, as the page
-    computes them."""
-    content = np.asarray(description["decode"]["content"], np.float32)[np.asarray(digits)]
-    x = np.concatenate([content, np.asarray(style, np.float32)], axis=1)
+              batch: int = 500, content: np.ndarray | None = None) -> np.ndarray:
+    """Flat images for ``digits`` (their content codes; or the codes ``content``) and
+    ``style``, as the page computes them."""
+    if content is None:
+        content = np.asarray(description["decode"]["content"], np.float32)[np.asarray(digits)]
+    x = np.concatenate([np.asarray(content, np.float32), np.asarray(style, np.float32)], axis=1)
     layers = description["networks"][description["decode"]["network"]]["layers"]
     return np.concatenate([forward(layers, arrays, x[i:i + batch])
                            for i in range(0, len(x), batch)])
@@ -399,7 +442,8 @@ def _keras_decode(model, content: np.ndarray, style: np.ndarray, batch: int = 50
         .reshape(len(content[i:i + batch]), -1) for i in range(0, len(content), batch)])
 
 
-def _fidelity(model, description: dict, arrays: dict, x: np.ndarray) -> dict:
+def _fidelity(model, description: dict, arrays: dict, x: np.ndarray,
+              other: tuple | None = None) -> dict:
     """Largest differences between the exported weights' arithmetic and Keras, on the
     test images: every image's class probabilities and style, and each image redrawn
     as every digit."""
@@ -412,9 +456,20 @@ def _fidelity(model, description: dict, arrays: dict, x: np.ndarray) -> dict:
         img_k = _keras_decode(model, content[digits], z_k)
         img_p = decode_np(description, arrays, digits, z_k)
         worst = max(worst, float(np.abs(img_k - img_p).max()))
-    return {"images": len(x), "pixel": worst,
-            "probability": float(np.abs(probs_k - probs_p).max()),
-            "style": float(np.abs(z_k - z_p).max())}
+    out = {"images": len(x), "pixel": worst,
+           "probability": float(np.abs(probs_k - probs_p).max()),
+           "style": float(np.abs(z_k - z_p).max())}
+    if other is not None:  # the other domain's content, drawn in each test image's style
+        view, x_other = other
+        n = min(len(x_other), len(x))
+        s_k = np.concatenate([np.asarray(view.encode(x_other[i:i + 500], training=False)[0])
+                              for i in range(0, n, 500)])
+        s_p = other_content_np(description, arrays, x_other[:n].reshape(n, -1))
+        img_k = _keras_decode(model, s_k, z_k[:n])
+        img_p = decode_np(description, arrays, None, z_k[:n], content=s_k)
+        out.update(other_images=n, other_content=float(np.abs(s_k - s_p).max()),
+                   pixel=max(worst, float(np.abs(img_k - img_p).max())))
+    return out
 
 
 def content_codes(model, data) -> tuple[np.ndarray, str]:
@@ -451,48 +506,61 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
                           f"live_model); declared: {', '.join(models) or 'none'}.")
     spec = models[chapter]
     meta, weights, zip_sha = read_weights(chapter, spec.key, weights_dir)
-    model = build_model(spec, meta, weights)
+    full = build_model(spec, meta, weights)
+    model = spec.view(full) if spec.view else full  # what the explorer reads and draws
     data = load_mnist(test_size=None, data_dir=data_dir)
     x_test = data.x_test.astype(np.float32)
+    if tuple(model.image_shape) != tuple(x_test.shape[1:]):
+        raise ExportError(f"the explorer draws MNIST digits; {type(model).__name__} reads "
+                          f"{tuple(model.image_shape)} images.")
     probs, z = _keras_codes(model, x_test)
     rng = np.random.default_rng(0)
     shown = np.sort(rng.choice(len(x_test), N_TEST_IMAGES, replace=False))
     scatter = np.sort(rng.choice(len(x_test), N_SCATTER, replace=False))
-    images = np.round(x_test[shown].reshape(N_TEST_IMAGES, -1) * 255).astype(np.uint8)
     codes, codes_about = content_codes(model, data)
-
     image_shape = tuple(model.image_shape)
-    nets: dict[str, tuple[str, list]] = {}  # name -> (file, ops)
+
+    nets: dict[str, tuple[str, list]] = {}  # name -> (file kind, ops)
     shapes: dict[str, tuple] = {}
-    for chain in (spec.probs, spec.style):
-        shape = image_shape
-        for name in chain:
-            if name not in nets:
-                nets[name] = ("encoder", network_ops(network(model, name), shape))
-                shapes[name] = (shape, output_shape(nets[name][1], shape))
-            elif shapes[name][0] != shape:
-                raise ExportError(f"{name!r} reads {shapes[name][0]} in one chain and "
-                                  f"{shape} in another.")
-            shape = shapes[name][1]
+    chains = {}
+    for chain, width in (("probs", model.num_classes), ("style", model.style_dim)):
+        out, chains[chain] = _chain_networks(full, getattr(spec, chain), image_shape, nets,
+                                             shapes, "encoder")
+        if out != (int(width),):
+            raise ExportError(f"the {chain} chain {getattr(spec, chain)} gives {out}, not "
+                              f"({width},).")
     decoder_in = (int(codes.shape[1]) + int(model.style_dim),)
-    nets[spec.decoder] = ("decoder", network_ops(network(model, spec.decoder), decoder_in))
-    shapes[spec.decoder] = (decoder_in, output_shape(nets[spec.decoder][1], decoder_in))
-    if shapes[spec.decoder][1] not in (image_shape, (int(np.prod(image_shape)),)):
-        raise ExportError(f"the decoder {spec.decoder!r} draws {shapes[spec.decoder][1]}, "
-                          f"not images of {image_shape}.")
+    out, _ = _chain_networks(full, (spec.decoder,), decoder_in, nets, shapes, "decoder")
+    if out not in (image_shape, (int(np.prod(image_shape)),)):
+        raise ExportError(f"the decoder {spec.decoder!r} draws {out}, not images of "
+                          f"{image_shape}.")
+    other = None
+    if spec.other:
+        x_other, y_other = spec.other.images()
+        x_other = np.asarray(x_other, np.float32)
+        out, chains["other"] = _chain_networks(full, spec.other.content, x_other.shape[1:],
+                                               nets, shapes, "other")
+        if out != (int(codes.shape[1]),):
+            raise ExportError(f"the other domain's content chain gives {out}, not the "
+                              f"decoder's content ({codes.shape[1]},).")
+        other = (spec.other.view(full), x_other, np.asarray(y_other))
+    images = {"encoder": (x_test[shown], data.y_test[shown])}
+    if other:
+        images["other"] = (other[1][:N_TEST_IMAGES], other[2][:N_TEST_IMAGES])
 
     choices = ("float16", "float32") if dtype == "auto" else (dtype,)
     for choice in choices:
         description, blobs = _describe(chapter, spec, meta, zip_sha, model, nets, shapes,
-                                       choice, codes, codes_about, images, data.y_test[shown],
-                                       z, data.y_test, scatter)
+                                       chains, choice, codes, codes_about, images, z,
+                                       data.y_test, scatter)
         arrays = _arrays_from_blobs(description, blobs)
-        fidelity = _fidelity(model, description, arrays, x_test[:n_fidelity])
+        fidelity = _fidelity(model, description, arrays, x_test[:n_fidelity],
+                             other and (other[0], other[1][:n_fidelity]))
         if choice == "float32" or fidelity["pixel"] <= FLOAT16_BUDGET or dtype != "auto":
             break
     description["fidelity"] = {k: (round(v, 7) if isinstance(v, float) else v)
                                for k, v in fidelity.items()}
-    reference = _reference(model, description, x_test, shown)
+    reference = _reference(model, description, x_test, shown, other)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, blob in blobs.items():
@@ -504,23 +572,29 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
     return description
 
 
-def _describe(chapter, spec, meta, zip_sha, model, nets, shapes, dtype, codes, codes_about,
-              images, image_labels, z, labels, scatter) -> tuple[dict, dict[str, bytes]]:
-    files = {"decoder": f"{chapter}-decoder.bin", "encoder": f"{chapter}-encoder.bin"}
-    networks, blobs = {}, {}
+def _describe(chapter, spec, meta, zip_sha, model, nets, shapes, chains, dtype, codes,
+              codes_about, images, z, labels, scatter) -> tuple[dict, dict[str, bytes]]:
+    kinds = ["decoder", "encoder"] + (["other"] if "other" in images else [])
+    files = {kind: f"{chapter}-{kind}.bin" for kind in kinds}
+    networks, blobs, at = {}, {}, {}
     for kind, file in files.items():
         names = [n for n, (k, _) in nets.items() if k == kind]
         ops = [op for n in names for op in nets[n][1]]
-        layers, blobs[file], extra_offset = _pack(
-            ops, dtype, images.tobytes() if kind == "encoder" else b"")
+        pixels = (np.round(images[kind][0].reshape(len(images[kind][0]), -1) * 255)
+                  .astype(np.uint8).tobytes() if kind in images else b"")
+        layers, blobs[file], at[kind] = _pack(ops, dtype, pixels)
         i = 0
         for name in names:
             count = len(nets[name][1])
             networks[name] = {"file": file, "input": list(shapes[name][0]),
                               "output": list(shapes[name][1]), "layers": layers[i:i + count]}
             i += count
-        if kind == "encoder":
-            img_offset = extra_offset
+
+    def shipped(kind: str) -> dict:
+        return {"file": files[kind], "offset": at[kind], "count": len(images[kind][0]),
+                "shape": list(images[kind][0].shape[1:]), "dtype": "uint8",
+                "labels": [int(v) for v in images[kind][1]]}
+
     z_mean, z_std = z.mean(0), z.std(0)
     description = {
         "format": FORMAT, "chapter": chapter, "title": spec.title,
@@ -531,7 +605,7 @@ def _describe(chapter, spec, meta, zip_sha, model, nets, shapes, dtype, codes, c
         "files": {name: {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
                   for name, b in sorted(blobs.items())},
         "networks": networks,
-        "encode": {"probs": list(spec.probs), "style": list(spec.style)},
+        "encode": {"probs": chains["probs"], "style": chains["style"]},
         "decode": {"network": spec.decoder, "inputs": ["content", "style"],
                    "content": [[round(float(v), 6) for v in row] for row in codes],
                    "content_about": codes_about},
@@ -539,13 +613,17 @@ def _describe(chapter, spec, meta, zip_sha, model, nets, shapes, dtype, codes, c
                   "std": [round(float(v), 5) for v in z_std]},
         "scatter": {"style": [[round(float(v), 2) for v in row[:2]] for row in z[scatter]],
                     "labels": [int(v) for v in labels[scatter]]},
-        "test_images": {"file": files["encoder"], "offset": img_offset, "count": len(images),
-                        "dtype": "uint8", "labels": [int(v) for v in image_labels]},
+        "test_images": shipped("encoder"),
     }
+    if "other" in images:
+        description["other"] = {"title": spec.other.title, "content": chains["other"],
+                                "image_shape": list(images["other"][0].shape[1:]),
+                                "test_images": shipped("other")}
     return description, blobs
 
 
-def _reference(model, description: dict, x_test: np.ndarray, shown: np.ndarray) -> dict:
+def _reference(model, description: dict, x_test: np.ndarray, shown: np.ndarray,
+               other: tuple | None = None) -> dict:
     """What Keras computes for fixed inputs: the tests compare the page with these."""
     mean, std = np.array(description["style"]["mean"]), np.array(description["style"]["std"])
     content = np.asarray(description["decode"]["content"], np.float32)
@@ -566,8 +644,18 @@ def _reference(model, description: dict, x_test: np.ndarray, shown: np.ndarray) 
                        "style": [round(float(v), 6) for v in zz[0]],
                        "redrawn": [[round(float(v), 6) for v in r.reshape(-1)]
                                    for r in redrawn]})
-    return {"format": FORMAT, "chapter": description["chapter"], "decode": decode,
-            "encode": encode}
+    out = {"format": FORMAT, "chapter": description["chapter"], "decode": decode,
+           "encode": encode}
+    if other is not None:  # other-domain test images drawn in the average style
+        view, x_other, _ = other
+        out["other"] = []
+        for k in (0, 1):
+            s = np.asarray(view.encode(x_other[k][None], training=False)[0])
+            img = _keras_decode(model, s, mean.astype(np.float32)[None])
+            out["other"].append({"test_image": k, "content": [round(float(v), 6) for v in s[0]],
+                                 "style": [float(v) for v in mean],
+                                 "image": [round(float(v), 6) for v in img.reshape(-1)]})
+    return out
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:

@@ -56,6 +56,21 @@ from tools.first_cell import repository_url
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _export_live_model(chapter: str, assets: Path) -> None:
+    """Re-export the chapter's in-browser model from the run's weights; a failure is
+    said, and never costs the recorded run."""
+    from tools import browser_models
+
+    if chapter not in browser_models.live_models():
+        return
+    try:
+        browser_models.export(chapter, weights_dir=assets)
+    except Exception as err:  # noqa: BLE001 - the run is worth more than its export
+        print(f"⚠ {chapter}: the book run is recorded, but its in-browser model was not "
+              f"exported ({type(err).__name__}: {err}). Fix that, then run: python -m "
+              f"tools.browser_models {chapter}", file=sys.stderr)
+
+
 def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = False) -> float:
     """Run ``path`` top to bottom in a fresh kernel; save it in place when ``save``."""
     nb = nbformat.read(path, as_version=4)
@@ -79,10 +94,7 @@ def execute(path: Path, timeout: int, save: bool = True, replace_real: bool = Fa
                                  Path(os.environ["HF_RESULTS_DIR"]), assets,
                                  release_download_url())
         if packed and profile == "book" and save:  # the page's in-browser model, if any
-            from tools import browser_models
-
-            if path.stem in browser_models.live_models():
-                browser_models.export(path.stem, weights_dir=assets)
+            _export_live_model(path.stem, assets)
     finally:
         os.environ.pop(pretrained.WEIGHTS_OUT_ENV_VAR, None)
         shutil.rmtree(weights, ignore_errors=True)

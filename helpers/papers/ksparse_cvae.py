@@ -389,6 +389,14 @@ def run_setting(params: dict, seed: int) -> dict:
 
 
 # ── cell 71, harness · Results against the paper
+from helpers.chapters import LiveModel
+
+
+def book_model() -> KSparseCVAE:
+    """A fresh k = 1 CVAE of the book run's size."""
+    return KSparseCVAE(k=1, style_dim=8, beta=1.0, gamma=10.0)
+
+
 CHAPTER = ChapterSpec(
     title="K-sparse CVAE", paper="Makhzani & Frey 2013; Sohn et al. 2015",
     settings={
@@ -398,7 +406,9 @@ CHAPTER = ChapterSpec(
                       **SIZES["full"], variants=VARIANTS)},
     run_setting=run_setting,
     exercises=("ksparse_gate",),
-    benchmark_model=lambda: KSparseCVAE(k=1, style_dim=8),
+    benchmark_model=book_model,
+    live_model=LiveModel("k-1-1", book_model, "k-sparse CVAE (k = 1)",
+                         probs=("body", "to_c"), style=("body", "to_z_mean")),
     targets=(Target("accuracy, best gate", 0.985, True,
                     ("ks_k1_accuracy", "ks_k3_accuracy", "ks_k10_accuracy"), "paper",
                     ("k1_accuracy", "k3_accuracy", "k10_accuracy")),

@@ -431,13 +431,22 @@ RECORDED_SETTINGS.update({
 
 
 # ── cell 78, harness · Results against the paper
-from helpers.chapters import ChapterSpec, Target
+from helpers.chapters import ChapterSpec, LiveModel, Target
+
+
+def book_model() -> TwoStepModel:
+    """A fresh step-2 model of the book run's size, on a fresh step 1."""
+    return TwoStepModel(ContentClassifier(content_dim=10), adv_weight=1.0, **SETTINGS)
+
 
 CHAPTER = ChapterSpec(
     title="Two-step", paper="Hadad, Wolf & Shahar 2018",
     settings=RECORDED_SETTINGS, run_setting=run_setting,
     exercises=("adversary_step",),
-    benchmark_model=lambda: TwoStepModel(ContentClassifier(content_dim=10), **SETTINGS),
+    benchmark_model=book_model,
+    live_model=LiveModel("step-2-z-vs-adversary-1", book_model, "two-step model",
+                         probs=("content.s_encoder", "content.classifier"),
+                         style=("z_encoder",)),
     targets=(Target("accuracy of S (step 1)", 0.99, True, ("ts_step1_acc",), "paper",
                     ("step1_acc",)),
              Target("MLP probe on Z (paper scale: the sweep's best model)", 0.20, False,

@@ -308,6 +308,42 @@ def test_a_finger_draws_on_a_phone(book, driver, chapter):  # noqa: F811
     _shot(driver, root, f"live_model_{chapter}_390px.png")
 
 
+OTHER = [c for c in EXPLORERS if "other" in _description(c)]
+
+
+@pytest.mark.parametrize("chapter", OTHER)
+def test_another_domains_image_is_drawn_in_the_sliders_style(book, driver, chapter):  # noqa: F811
+    """JADE: a stand-in image's content, read by its own encoder, drawn by the MNIST
+    decoder in the sliders' style: at the average style exactly as Keras drew it; a
+    slider moves it; a drawing's style moves it too."""
+    from selenium.webdriver.common.by import By
+
+    d, ref = _description(chapter), _reference(chapter)
+    root = _open(driver, book + EXPLORERS[chapter], 1280, chapter)
+    button = root.find_element(By.CSS_SELECTOR, 'button[data-action="other"]')
+    out = _canvas(root, "other")
+    for case in ref["other"]:
+        driver.execute_script("arguments[0].dataset.otherImage = arguments[1];", root,
+                              case["test_image"])
+        before = int(root.get_attribute("data-other-drawn") or 0)
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+        button.click()
+        _wait(driver, "return Number(arguments[0].dataset.otherDrawn || 0) > arguments[1];",
+              30.0, root, before)
+        for unit in range(d["style_dim"]):
+            _set_slider(driver, root, unit, 0.0)
+        diff = np.abs(_pixels(driver, out) - 255 * np.array(case["image"])).max()
+        assert diff <= 1.0, f"{d['other']['title']} image {case['test_image']}: {diff:.2f}/255"
+    assert d["other"]["title"] in root.text
+    shown = _pixels(driver, out)
+    _set_slider(driver, root, 0, 2.5)
+    assert np.abs(_pixels(driver, out) - shown).max() > 8, "a style slider left it unchanged"
+    moved = _pixels(driver, out)
+    _check_drawing(driver, root, chapter, SEVEN, touch=False)
+    assert np.abs(_pixels(driver, out) - moved).max() > 8, "a drawing's style left it unchanged"
+    assert not _errors(driver), f"console errors: {_errors(driver)}"
+
+
 def _shot(driver, root, name: str):
     SHOTS.mkdir(parents=True, exist_ok=True)
     driver.set_window_size(driver.get_window_size()["width"], 1600)  # the whole explorer
