@@ -536,6 +536,13 @@
     }
     this.info = info;
     this.sigmas = info.style.mean.map(function () { return 0; });
+    // Units that barely change the drawing (the export measured each) are grouped apart.
+    var effect = info.style.effect, below = info.style.quiet_below;
+    function quiet(u) { return effect && effect[u] < below; }
+    this.quietBox = el("details", "hf-live-quiet");
+    var quietSummary = el("summary", null, ""), quietGrid = el("div", "hf-live-sliders");
+    this.quietBox.appendChild(quietSummary);
+    this.quietBox.appendChild(quietGrid);
     this.sliders = info.style.mean.map(function (_, u) {
       var row = el("label", "hf-live-slider");
       row.appendChild(el("span", "hf-live-label", "style unit " + (u + 1)));
@@ -555,9 +562,15 @@
       });
       row.appendChild(s);
       row.appendChild(el("span", "hf-live-end", "+" + SIGMAS + "\u03c3"));
-      self.sliderBox.appendChild(row);
+      (quiet(u) ? quietGrid : self.sliderBox).appendChild(row);
       return s;
     });
+    if (quietGrid.children.length) {
+      quietSummary.textContent = quietGrid.children.length +
+        " more style units barely change the drawing (under " +
+        Math.round(info.style.quiet_below * 255) + " of 255 grey levels at 2\u03c3)";
+      this.root.insertBefore(this.quietBox, this.sliderBox.nextSibling);
+    }
     if (info.style_dim !== 2) {
       this.padBox.hidden = true;
     }
@@ -795,7 +808,8 @@
         return ((code.style[u] - m) / self.info.style.std[u]).toFixed(1) + "\u03c3";
       });
       self.readout.textContent = what + ": read as a " + best + " (" +
-        Math.round(100 * code.probs[best]) + "% sure); style " + sig.join(", ") + ".";
+        Math.round(100 * code.probs[best]) + "% sure); " + (sig.length <= 4 ?
+        "style " + sig.join(", ") + "." : "its style is now in the sliders.");
       self.every.forEach(function (c, d) { paint(c, self.decode(d, code.style)); });
       // the sliders take the image's style (beyond their ends, the exact value is kept)
       self.sigmas = self.info.style.mean.map(function (m, u) {

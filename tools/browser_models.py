@@ -38,6 +38,8 @@ The layers:
   padding puts the odd pixel at the bottom and right, as TensorFlow does);
 - ``{"op": "upsample", "in": [h, w, c], "out": [h * fh, w * fw, c], "factor": [fh, fw]}``:
   nearest-neighbour ``UpSampling2D``;
+- ``{"op": "slice", "in": n, "out": b - a, "start": a, "stop": b}``: units ``a`` to
+  ``b - 1`` of a vector (JADE's content and style halves of one code);
 - an activation, ``{"op": "relu" | "sigmoid" | "softmax" | "linear"}``.
 
 ``Flatten``, ``Reshape`` and ``Dropout`` (an identity at inference) need no op.  A page
@@ -47,11 +49,18 @@ the style code (chains may share their first networks).  ``decode`` names the
 ``network`` that reads ``[content, style]`` and holds ``content``, one content code per
 digit: the one-hot vector for a class code, the mean code of the digit's training
 images for models whose content is a learnt vector (``content_about`` says which).
-``style`` holds each style unit's mean and standard deviation over the test images,
+``style`` holds each style unit's mean and standard deviation over the test images
+and its ``effect``: the largest pixel change when the unit alone moves from its mean
+by two standard deviations, the median over the ten digits (a unit below
+``quiet_below`` barely changes the drawing, and the page groups its slider apart);
 ``scatter`` a sample of test codes (for the 2-D pad), ``test_images`` where the shipped
-images are and their labels, ``fidelity`` the largest difference between these weights
-(in float32 arithmetic) and Keras on the first :data:`N_FIDELITY` test images, each
-redrawn as every digit.
+images are, their shape and labels. A model of two domains (JADE) has ``other``: the
+second domain's ``title``, ``image_shape``, ``test_images`` (in ``<chapter>-other.bin``,
+loaded when the reader asks for one) and the ``content`` chain that reads their content
+code, which the decoder draws in the explorer's style. ``fidelity`` is the largest
+difference between these weights (in float32 arithmetic) and Keras on the first
+:data:`N_FIDELITY` test images, each redrawn as every digit (and as many of the other
+domain's images, drawn in those images' styles).
 """
 
 from __future__ import annotations
@@ -82,6 +91,8 @@ N_TEST_IMAGES = 40
 N_SCATTER = 600
 #: test images whose class, style and redrawing as every digit the fidelity check compares
 N_FIDELITY = 2000
+#: a style unit whose effect (see the format) is below this barely changes the drawing
+QUIET_BELOW = 10 / 255
 ALIGN = 8
 
 
@@ -472,6 +483,22 @@ def _fidelity(model, description: dict, arrays: dict, x: np.ndarray,
     return out
 
 
+def unit_effects(description: dict, arrays: dict) -> list[float]:
+    """Each style unit's effect: the largest pixel change when it alone moves from its
+    mean by two standard deviations (the page's arithmetic), the median over the digits."""
+    mean = np.array(description["style"]["mean"], np.float32)
+    std = np.array(description["style"]["std"], np.float32)
+    digits = np.arange(description["num_classes"])
+    base = decode_np(description, arrays, digits, np.repeat(mean[None], len(digits), 0))
+    out = []
+    for unit in range(len(mean)):
+        moved = np.repeat(mean[None], len(digits), 0)
+        moved[:, unit] += 2 * std[unit]
+        change = np.abs(decode_np(description, arrays, digits, moved) - base).max(axis=1)
+        out.append(float(np.median(change)))
+    return out
+
+
 def content_codes(model, data) -> tuple[np.ndarray, str]:
     """One content code per digit and what it is: the model's own code for a label, or
     (a model whose content is a learnt vector) the mean code of the digit's training
@@ -560,6 +587,8 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
             break
     description["fidelity"] = {k: (round(v, 7) if isinstance(v, float) else v)
                                for k, v in fidelity.items()}
+    description["style"]["effect"] = [round(v, 4) for v in unit_effects(description, arrays)]
+    description["style"]["quiet_below"] = round(QUIET_BELOW, 4)
     reference = _reference(model, description, x_test, shown, other)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

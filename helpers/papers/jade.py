@@ -670,7 +670,7 @@ RECORDED_SETTINGS = {
 
 
 # ── cell 84, harness · Ablation
-from helpers.chapters import ChapterSpec
+from helpers.chapters import ChapterSpec, LiveModel, OtherDomain
 
 # what makes the stand-in decoder's swaps legible, one change at a time
 RECORDED_SETTINGS.update({
@@ -687,15 +687,39 @@ RECORDED_SETTINGS.update({
 })
 
 
-def benchmark_model() -> JADE:
+def benchmark_model(**kwargs) -> JADE:
     """A fresh JADE at book size on random stand-in images (for speed, pixels
     do not matter)."""
     rng = np.random.default_rng(1)
     x = rng.random((1000, 32, 32, 3), dtype=np.float32)
-    return JADE(x, rng.integers(0, 10, 1000))
+    return JADE(x, rng.integers(0, 10, 1000), **kwargs)
 
 
-CHAPTER = ChapterSpec(title="JADE", paper="Banijamali et al. 2017",
-                      settings=RECORDED_SETTINGS, run_setting=run_setting,
-                      exercises=("class_matching_divergence",),
-                      benchmark_model=benchmark_model)
+def explorer_model() -> JADE:
+    """The book page's model: a fresh JADE with sampled content, every weight created."""
+    model = benchmark_model(**SAMPLED_KWARGS)
+    model.prepare_logging(np.zeros((2, *model.abundant_shape), np.float32),
+                          np.zeros(2, np.int64))
+    return model
+
+
+def standin_test_images() -> tuple[np.ndarray, np.ndarray]:
+    """The book run's stand-in test images and labels."""
+    svhn = load_svhn(train_size=SIZES["book"]["svhn_train_size"],
+                     test_size=SIZES["book"]["svhn_test_size"], seed=0)
+    return svhn.x_test, svhn.y_test
+
+
+CHAPTER = ChapterSpec(
+    title="JADE", paper="Banijamali et al. 2017",
+    settings=RECORDED_SETTINGS, run_setting=run_setting,
+    exercises=("class_matching_divergence",),
+    benchmark_model=benchmark_model,
+    live_model=LiveModel(
+        "jade-sampled-content-kl-4-seed-0-1", explorer_model,
+        "JADE with sampled content, its MNIST side",
+        probs=("encoders.abundant", "[0:32]", "head"),
+        style=("encoders.abundant", "[32:64]"), decoder="decoders.abundant",
+        view=lambda model: model.domain("abundant"),
+        other=OtherDomain("stand-in", ("encoders.scarce", "[0:32]"), standin_test_images,
+                          lambda model: model.domain("scarce"))))

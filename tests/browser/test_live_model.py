@@ -263,10 +263,29 @@ def test_every_control_changes_the_image(book, driver, chapter):  # noqa: F811
         if digit != 3:
             _click_digit(root, digit)
             changed(f"digit button {digit}")
+    # The units the export measured as barely changing the drawing are grouped apart;
+    # every other slider, dragged by a third of its width (about 2 sigma) from the
+    # average style of a 3, changes the image, and set back, restores it.
+    style = _description(chapter)["style"]
+    quiet = root.find_elements(By.CSS_SELECTOR, "details.hf-live-quiet input[type=range]")
+    assert sorted(int(q.get_attribute("data-unit")) for q in quiet) == [
+        u for u, e in enumerate(style["effect"]) if e < style["quiet_below"]]
+    if quiet:
+        assert f"{len(quiet)} more style units barely change the drawing" in root.text
+    _click_digit(root, 3)
+    changed("digit button 3")
     for slider in root.find_elements(By.CSS_SELECTOR, "input[type=range]"):
+        if slider in quiet:
+            continue
+        unit = int(slider.get_attribute("data-unit"))
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", slider)
         ActionChains(driver).drag_and_drop_by_offset(slider, slider.size["width"] // 3, 0) \
             .perform()
-        changed(f"style unit {int(slider.get_attribute('data-unit')) + 1} (dragged)")
+        changed(f"style unit {unit + 1} (dragged)")
+        _set_slider(driver, root, unit, 0.0)
+        back = _pixels(driver, out)
+        assert np.abs(back - seen[-2]).max() <= 1, f"style unit {unit + 1} set back"
+        seen.append(back)
     pad = root.find_element(By.CSS_SELECTOR, "canvas.hf-live-pad")
     if pad.is_displayed():
         ActionChains(driver).move_to_element_with_offset(pad, -50, 50).click().perform()
