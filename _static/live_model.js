@@ -17,9 +17,16 @@
 // Why not a library (npm, December 2026): onnxruntime-web 1.31.1's smallest
 // WebAssembly build is ort.wasm.min.js (54 kB) + ort-wasm-simd-threaded.mjs (25 kB)
 // + a 14.8 MB .wasm (3.8 MB gzipped); TensorFlow.js 4.22.0 is tf.min.js, 1.47 MB
-// (tf-core + the CPU backend alone, 0.43 MB). This file is about 25 kB, and a
+// (tf-core + the CPU backend alone, 0.43 MB). This file is about 32 kB, and a
 // decode of a 500-500 MLP takes a few milliseconds; its numbers match Keras within
 // a fraction of a grey level (tests/browser/test_live_model.py).
+//
+// Why the live kernel keeps its ipywidgets explorers instead of this script (as an
+// anywidget, one ES module in Jupyter, Colab and the page): in a kernel the explorer
+// must run the learner's own model, whatever they just changed or trained in an
+// exercise, and only Keras runs any model; this script runs one exported snapshot with
+// a fixed set of ops. The ipywidgets controls also work with Colab's ipywidgets 7.7.1
+// and need no package beyond what Colab ships.
 (function () {
   "use strict";
 
@@ -445,8 +452,10 @@
     var view = el("div", "hf-live-row hf-live-view");
     this.pad = el("canvas", "hf-live-pad");
     this.pad.width = this.pad.height = 150;
-    this.pad.setAttribute("role", "img");
-    this.pad.setAttribute("aria-label", "style units 1 and 2: click or drag to set both");
+    this.pad.tabIndex = 0;
+    this.pad.setAttribute("role", "application");
+    this.pad.setAttribute("aria-label", "style units 1 and 2: click or drag to set both, " +
+                          "or use the arrow keys");
     var padBox = el("figure", "hf-live-image");
     padBox.appendChild(this.pad);
     padBox.appendChild(el("figcaption", null, "style units 1 (→) and 2 (↑)"));
@@ -724,6 +733,18 @@
     });
     pad.addEventListener("pointerup", function () { down = false; });
     pad.addEventListener("pointercancel", function () { down = false; });
+    // Keyboard: the arrow keys move the cross by a quarter of a standard deviation.
+    var KEYS = {ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowDown: [1, -1], ArrowUp: [1, 1]};
+    pad.addEventListener("keydown", function (ev) {
+      var move = KEYS[ev.key];
+      if (!move || !self.info) {
+        return;
+      }
+      var v = self.sigmas[move[0]] + 0.25 * move[1];
+      self.sigmas[move[0]] = Math.max(-SIGMAS, Math.min(SIGMAS, v));
+      self.refresh();
+      ev.preventDefault();  // the page does not scroll
+    });
   };
 
   // ----------------------------------------------------------- drawing pad

@@ -290,6 +290,12 @@ def test_every_control_changes_the_image(book, driver, chapter):  # noqa: F811
     if pad.is_displayed():
         ActionChains(driver).move_to_element_with_offset(pad, -50, 50).click().perform()
         changed("the 2-D pad")
+        from selenium.webdriver.common.keys import Keys
+
+        y0 = driver.execute_script("return window.scrollY;")
+        pad.send_keys(Keys.ARROW_UP * 4 + Keys.ARROW_RIGHT * 4)
+        changed("the 2-D pad's arrow keys")
+        assert driver.execute_script("return window.scrollY;") == y0, "the arrows scrolled"
     inp = _canvas(root, "input")
     blank = _pixels(driver, inp)
     _check_drawing(driver, root, chapter, SEVEN, touch=False)
