@@ -53,8 +53,8 @@ images for models whose content is a learnt vector (``content_about`` says which
 and its ``effect``: the largest pixel change when the unit alone moves from its mean
 by two standard deviations, the median over the ten digits (a unit below
 ``quiet_below`` barely changes the drawing, and the page groups its slider apart);
-``scatter`` a sample of test codes (for the 2-D pad), ``test_images`` where the shipped
-images are, their shape and labels. A model of two domains (JADE) has ``other``: the
+``scatter`` a sample of test codes (for the 2-D pad of a 2-unit style),
+``test_images`` where the shipped images are, their shape and labels. A model of two domains (JADE) has ``other``: the
 second domain's ``title``, ``image_shape``, ``test_images`` (in ``<chapter>-other.bin``,
 loaded when the reader asks for one) and the ``content`` chain that reads their content
 code, which the decoder draws in the explorer's style. ``fidelity`` is the largest
@@ -640,10 +640,11 @@ def _describe(chapter, spec, meta, zip_sha, model, nets, shapes, chains, dtype, 
                    "content_about": codes_about},
         "style": {"mean": [round(float(v), 5) for v in z_mean],
                   "std": [round(float(v), 5) for v in z_std]},
-        "scatter": {"style": [[round(float(v), 2) for v in row[:2]] for row in z[scatter]],
-                    "labels": [int(v) for v in labels[scatter]]},
         "test_images": shipped("encoder"),
     }
+    if z.shape[1] == 2:  # the 2-D pad's dots
+        description["scatter"] = {"style": [[round(float(v), 2) for v in row] for row in z[scatter]],
+                                  "labels": [int(v) for v in labels[scatter]]}
     if "other" in images:
         description["other"] = {"title": spec.other.title, "content": chains["other"],
                                 "image_shape": list(images["other"][0].shape[1:]),
