@@ -600,6 +600,8 @@
     var dst = imageCanvas("its content, drawn here", "other", shape);
     this.otherIn = src.canvas;
     this.otherOut = dst.canvas;
+    this.otherBoxes = [src.box, dst.box];
+    this.otherBoxes.forEach(function (box) { box.hidden = true; });  // until one is taken
     var side = el("div", "hf-live-side");
     this.otherReadout = el("p", "hf-live-readout", "Take a " + other.title + " image: its " +
                            "encoder reads the content, this model draws it.");
@@ -623,6 +625,7 @@
       if (self.root.dataset.otherImage !== undefined) {  // set by the tests: no chance
         pick = Number(self.root.dataset.otherImage) % images.length;
       }
+      self.otherBoxes.forEach(function (box) { box.hidden = false; });
       paint(self.otherIn, images[pick].pixels);
       self.otherContent = got[1](images[pick].pixels);
       self.otherReadout.textContent = "A " + title + " image of a " + images[pick].label +
@@ -826,7 +829,8 @@
       var best = 0;
       code.probs.forEach(function (p, d) { if (p > code.probs[best]) { best = d; } });
       var sig = self.info.style.mean.map(function (m, u) {
-        return ((code.style[u] - m) / self.info.style.std[u]).toFixed(1) + "\u03c3";
+        return ((code.style[u] - m) / self.info.style.std[u]).toFixed(1)
+          .replace("-", "\u2212") + "\u03c3";
       });
       self.readout.textContent = what + ": read as a " + best + " (" +
         Math.round(100 * code.probs[best]) + "% sure); " + (sig.length <= 4 ?

@@ -717,7 +717,7 @@ CHAPTER = ChapterSpec(
     benchmark_model=benchmark_model,
     live_model=LiveModel(
         "jade-sampled-content-kl-4-seed-0-1", explorer_model,
-        "JADE with sampled content, its MNIST side",
+        "JADE, reads a sample, KL 4 (its MNIST side)",
         probs=("encoders.abundant", "[0:32]", "head"),
         style=("encoders.abundant", "[32:64]"), decoder="decoders.abundant",
         view=lambda model: model.domain("abundant"),
