@@ -82,6 +82,8 @@ def test_a_release_bumps_the_version_cells_changelog_and_tags(clone):
         assert f'HELPERS = \\"{new}\\"' in notebook.read_text(), notebook.name
     changelog = (clone / "CHANGELOG.md").read_text()
     assert f"## v{new} — 2026-12-07" in changelog and "A test release." in changelog
+    if git("tag", "--list").split() == [f"v{new}"]:  # the first release: a count, no list
+        assert "The first release:" in changelog and "\n- " not in changelog
     assert f'version: "{new}"' in (clone / "CITATION.cff").read_text()
     again = _release(clone, new, "--notes", "x")
     assert again.returncode == 1  # the tag exists / not above

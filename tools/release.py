@@ -98,11 +98,13 @@ def build_wheel(out: Path) -> Path:
 def changelog_entry(version: str, notes: str, date: str) -> str:
     """The CHANGELOG section of ``version``: the notes, then the commits since the last tag."""
     last = _git("describe", "--tags", "--abbrev=0", check=False)
-    span = f"{last}..HEAD" if last else "HEAD"
-    commits = _git("log", "--format=%s", span).splitlines()
     lines = [f"## v{version} — {date}", "", notes.strip(), ""]
+    if not last:  # the first release: its history is the whole log, not a list here
+        count = _git("rev-list", "--count", "HEAD")
+        return "\n".join([*lines, f"The first release: {count} commits (`git log`).", ""])
+    commits = _git("log", "--format=%s", f"{last}..HEAD").splitlines()
     if commits:
-        lines += [f"Commits since {last or 'the start'}:", ""]
+        lines += [f"Commits since {last}:", ""]
         lines += [f"- {subject[:160]}" for subject in commits]
         lines.append("")
     return "\n".join(lines)
