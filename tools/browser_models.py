@@ -54,10 +54,11 @@ and its ``effect``: the largest pixel change when the unit alone moves from its 
 by two standard deviations, the median over the ten digits (a unit below
 ``quiet_below`` barely changes the drawing, and the page groups its slider apart);
 ``scatter`` a sample of test codes (for the 2-D pad of a 2-unit style),
-``test_images`` where the shipped images are, their shape and labels. A model of two domains (JADE) has ``other``: the
-second domain's ``title``, ``image_shape``, ``test_images`` (in ``<chapter>-other.bin``,
-loaded when the reader asks for one) and the ``content`` chain that reads their content
-code, which the decoder draws in the explorer's style. ``fidelity`` is the largest
+``test_images`` where the shipped images are, their shape and labels. A model of two
+domains (JADE) has ``other``: the second domain's ``title``, ``image_shape``,
+``test_images`` (in ``<chapter>-other.bin``, loaded when the reader asks for one) and the
+``content`` chain that reads their content code, which the decoder draws in the
+explorer's style. ``fidelity`` is the largest
 difference between these weights (in float32 arithmetic) and Keras on the first
 :data:`N_FIDELITY` test images, each redrawn as every digit (and as many of the other
 domain's images, drawn in those images' styles).

@@ -670,8 +670,6 @@ RECORDED_SETTINGS = {
 
 
 # ── cell 84, harness · Ablation
-from helpers.chapters import ChapterSpec, LiveModel, OtherDomain
-
 # what makes the stand-in decoder's swaps legible, one change at a time
 RECORDED_SETTINGS.update({
     "legible-base": legible("KL weight 4, as in the chapter"),
@@ -687,6 +685,7 @@ RECORDED_SETTINGS.update({
 })
 
 
+# ── cell 85, harness · Ablation
 def benchmark_model(**kwargs) -> JADE:
     """A fresh JADE at book size on random stand-in images (for speed, pixels
     do not matter)."""
@@ -696,7 +695,7 @@ def benchmark_model(**kwargs) -> JADE:
 
 
 def explorer_model() -> JADE:
-    """The book page's model: a fresh JADE with sampled content, every weight created."""
+    """The book page's model: a fresh JADE with sampled content, its weights made."""
     model = benchmark_model(**SAMPLED_KWARGS)
     model.prepare_logging(np.zeros((2, *model.abundant_shape), np.float32),
                           np.zeros(2, np.int64))
@@ -710,6 +709,9 @@ def standin_test_images() -> tuple[np.ndarray, np.ndarray]:
     return svhn.x_test, svhn.y_test
 
 
+# ── cell 86, harness · Ablation
+from helpers.chapters import ChapterSpec, LiveModel, OtherDomain
+
 CHAPTER = ChapterSpec(
     title="JADE", paper="Banijamali et al. 2017",
     settings=RECORDED_SETTINGS, run_setting=run_setting,
@@ -721,5 +723,5 @@ CHAPTER = ChapterSpec(
         probs=("encoders.abundant", "[0:32]", "head"),
         style=("encoders.abundant", "[32:64]"), decoder="decoders.abundant",
         view=lambda model: model.domain("abundant"),
-        other=OtherDomain("stand-in", ("encoders.scarce", "[0:32]"), standin_test_images,
-                          lambda model: model.domain("scarce"))))
+        other=OtherDomain("stand-in", ("encoders.scarce", "[0:32]"),
+                          standin_test_images, lambda model: model.domain("scarce"))))
