@@ -88,5 +88,5 @@ if _advice:
 
 from .core.profile import PROFILES, Profile, get_profile  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["PROFILES", "OneDNNWarning", "Profile", "get_profile", "__version__"]
