@@ -13,14 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_browser_models import COMMITTED  # the committed exports, found once
 
 from tools import browser_models as bm
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = Path(__file__).with_name("live_model_harness.js")
 SCRIPT = ROOT / "_static" / "live_model.js"
-COMMITTED = sorted(p.stem for p in bm.OUT_DIR.glob("*.json")
-                   if not p.name.endswith(".reference.json"))
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
 

@@ -70,7 +70,6 @@ import argparse
 import hashlib
 import io
 import json
-import os
 import re
 import sys
 import zipfile
@@ -80,6 +79,7 @@ import numpy as np
 
 import helpers  # noqa: F401  (sets TensorFlow's options before TensorFlow is imported)
 from helpers import pretrained
+from helpers.files import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "_static" / "live_models"
@@ -454,12 +454,12 @@ def _keras_decode(model, content: np.ndarray, style: np.ndarray, batch: int = 50
         .reshape(len(content[i:i + batch]), -1) for i in range(0, len(content), batch)])
 
 
-def _fidelity(model, description: dict, arrays: dict, x: np.ndarray,
-              other: tuple | None = None) -> dict:
+def _fidelity(model, description: dict, arrays: dict, x: np.ndarray, probs_k: np.ndarray,
+              z_k: np.ndarray, other: tuple | None = None) -> dict:
     """Largest differences between the exported weights' arithmetic and Keras, on the
-    test images: every image's class probabilities and style, and each image redrawn
-    as every digit."""
-    probs_k, z_k = _keras_codes(model, x)
+    test images ``x`` (Keras's class probabilities ``probs_k`` and styles ``z_k`` of
+    them): every image's class probabilities and style, and each image redrawn as
+    every digit."""
     probs_p, z_p = encode_np(description, arrays, x.reshape(len(x), -1))
     content = np.asarray(description["decode"]["content"], np.float32)
     worst = 0.0
@@ -541,7 +541,7 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
     if tuple(model.image_shape) != tuple(x_test.shape[1:]):
         raise ExportError(f"the explorer draws MNIST digits; {type(model).__name__} reads "
                           f"{tuple(model.image_shape)} images.")
-    probs, z = _keras_codes(model, x_test)
+    probs, z = _keras_codes(model, x_test)  # once: the fidelity check reuses them
     rng = np.random.default_rng(0)
     shown = np.sort(rng.choice(len(x_test), N_TEST_IMAGES, replace=False))
     scatter = np.sort(rng.choice(len(x_test), N_SCATTER, replace=False))
@@ -583,6 +583,7 @@ def export(chapter: str, weights_dir: Path = WEIGHTS_DIR, out_dir: Path = OUT_DI
                                        data.y_test, scatter)
         arrays = _arrays_from_blobs(description, blobs)
         fidelity = _fidelity(model, description, arrays, x_test[:n_fidelity],
+                             probs[:n_fidelity], z[:n_fidelity],
                              other and (other[0], other[1][:n_fidelity]))
         if choice == "float32" or fidelity["pixel"] <= FLOAT16_BUDGET or dtype != "auto":
             break
@@ -692,9 +693,7 @@ def _reference(model, description: dict, x_test: np.ndarray, shown: np.ndarray,
 def _write_if_changed(path: Path, data: bytes) -> bool:
     if path.is_file() and path.read_bytes() == data:
         return False
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data)
     return True
 
 
